@@ -1,0 +1,1014 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The hash-chained audit log: appending, sealing, purging with an anchor, and verification.
+#include "lethe/audit/audit_log.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "audit/record_json.h"
+#include "lethe/audit/roles.h"
+#include "lethe/common/log.h"
+
+namespace lethe::audit {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::size_t kMaxLine = 16384;     ///< longest record line accepted
+constexpr std::size_t kTailWindow = 262144; ///< bytes read back to find the chain head
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+Status fsync_dir(const fs::path &dir)
+{
+	const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return make_error(-errno, dir.string() + ": " + errno_text(errno));
+	const int r = ::fsync(dfd);
+	const int err = errno;
+	::close(dfd);
+	if (r != 0)
+		return make_error(-err, dir.string() + ": fsync: " + errno_text(err));
+	return {};
+}
+
+Status write_all(int fd, std::string_view data)
+{
+	std::size_t done = 0;
+	while (done < data.size()) {
+		const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return make_error(n < 0 ? -errno : -EIO,
+					  std::string("write: ") + errno_text(n < 0 ? errno : EIO));
+		done += static_cast<std::size_t>(n);
+	}
+	return {};
+}
+
+/// Replace path atomically with content (temporary file, fsync, rename, fsync directory).
+Status replace_file(const fs::path &path, std::string_view content, mode_t mode)
+{
+	const fs::path tmp = path.string() + ".tmp";
+	const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+			      mode);
+	if (fd < 0)
+		return make_error(-errno, tmp.string() + ": " + errno_text(errno));
+	auto st = write_all(fd, content);
+	if (st && ::fsync(fd) != 0)
+		st = make_error(-errno, tmp.string() + ": fsync: " + errno_text(errno));
+	::close(fd);
+	if (st && ::rename(tmp.c_str(), path.c_str()) != 0)
+		st = make_error(-errno, path.string() + ": rename: " + errno_text(errno));
+	if (!st) {
+		::unlink(tmp.c_str());
+		return st;
+	}
+	return fsync_dir(path.parent_path());
+}
+
+Result<std::string> read_file_text(const fs::path &path)
+{
+	const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return make_error(-errno, path.string() + ": " + errno_text(errno));
+	std::string out;
+	char buf[65536];
+	for (;;) {
+		const ssize_t n = ::read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			const int err = errno;
+			::close(fd);
+			return make_error(-err, path.string() + ": " + errno_text(err));
+		}
+		if (n == 0)
+			break;
+		out.append(buf, static_cast<std::size_t>(n));
+	}
+	::close(fd);
+	return out;
+}
+
+bool is_lower_hex(std::string_view s)
+{
+	return std::all_of(s.begin(), s.end(),
+			   [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+std::string seal_message(const json &unsigned_seal)
+{
+	return "lethe-audit-seal-v1\n" + canonical(unsigned_seal);
+}
+
+std::string anchor_message(const json &unsigned_anchor)
+{
+	return "lethe-audit-anchor-v1\n" + canonical(unsigned_anchor);
+}
+
+/// Verify the signature member "sig" of a seal or anchor; returns an error message or "".
+std::string check_signature(const json &j, std::string_view public_pem,
+			    const std::string &key_id, bool anchor)
+{
+	if (!j.contains("key") || !j["key"].is_string() || !j.contains("sig") ||
+	    !j["sig"].is_string())
+		return "missing key or signature";
+	if (j["key"].get<std::string>() != key_id)
+		return "signed by another key (" + j["key"].get<std::string>() +
+		       ") than the device key " + key_id;
+	auto sig = crypto::from_base64(j["sig"].get<std::string>());
+	if (!sig || crypto::to_base64(*sig) != j["sig"].get<std::string>())
+		return "signature is not valid base64";
+	json unsigned_j = j;
+	unsigned_j.erase("sig");
+	unsigned_j.erase("hash");
+	const std::string msg = anchor ? anchor_message(unsigned_j) : seal_message(unsigned_j);
+	if (!crypto::ed25519_verify(public_pem, msg.data(), msg.size(), *sig))
+		return "signature does not verify";
+	return {};
+}
+
+std::string time_of(const json &j)
+{
+	if (j.is_object() && j.contains("time") && j["time"].is_string())
+		return j["time"].get<std::string>();
+	return {};
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------------------
+// AuditTarget, names, times
+
+AuditTarget AuditTarget::hit_plate(std::string_view text) { return {Kind::HitPlate, text}; }
+AuditTarget AuditTarget::digest(std::string_view hex) { return {Kind::Digest, hex}; }
+AuditTarget AuditTarget::object(std::string_view name) { return {Kind::Object, name}; }
+
+std::string_view AuditTarget::kind_name(Kind k)
+{
+	switch (k) {
+	case Kind::None:
+		return "none";
+	case Kind::HitPlate:
+		return "hit_plate";
+	case Kind::Digest:
+		return "digest";
+	case Kind::Object:
+		return "object";
+	}
+	return "none";
+}
+
+std::string_view outcome_name(Outcome o)
+{
+	switch (o) {
+	case Outcome::Success:
+		return "success";
+	case Outcome::Refused:
+		return "refused";
+	case Outcome::Failed:
+		return "failed";
+	}
+	return "failed";
+}
+
+std::string format_time(TimePoint t)
+{
+	using namespace std::chrono;
+	const auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
+	std::int64_t secs = ms / 1000;
+	std::int64_t frac = ms % 1000;
+	if (frac < 0) {
+		frac += 1000;
+		--secs;
+	}
+	const std::time_t tt = static_cast<std::time_t>(secs);
+	std::tm tm{};
+	gmtime_r(&tt, &tm);
+	char buf[64];
+	std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+		      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		      static_cast<int>(frac));
+	return buf;
+}
+
+Result<TimePoint> parse_time(std::string_view text, TimePoint now)
+{
+	using namespace std::chrono;
+	const std::string s(text);
+	auto bad = [&] {
+		return make_error(-EINVAL, "invalid time '" + s +
+						   "' (use 2026-11-26T15:04:05Z, 2026-11-26, @UNIX "
+						   "or a duration ago like 24h, 7d)");
+	};
+	if (s.empty())
+		return bad();
+	if (s == "now")
+		return now;
+	if (s[0] == '@') {
+		char *end = nullptr;
+		errno = 0;
+		const long long v = std::strtoll(s.c_str() + 1, &end, 10);
+		if (errno || !end || *end || end == s.c_str() + 1)
+			return bad();
+		return TimePoint(seconds(v));
+	}
+	{
+		std::string d = s.rfind("now-", 0) == 0 ? s.substr(4) : s;
+		if (d.size() >= 2 && std::isdigit(static_cast<unsigned char>(d[0])) &&
+		    std::string_view("smhdw").find(d.back()) != std::string_view::npos &&
+		    std::all_of(d.begin(), d.end() - 1,
+				[](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+			if (d.size() > 10)
+				return bad();
+			const long long v = std::stoll(d.substr(0, d.size() - 1));
+			const long long unit = d.back() == 's'   ? 1
+					       : d.back() == 'm' ? 60
+					       : d.back() == 'h' ? 3600
+					       : d.back() == 'd' ? 86400
+								 : 604800;
+			return now - seconds(v * unit);
+		}
+	}
+	std::tm tm{};
+	int ms = 0;
+	int consumed = 0;
+	if (s.size() == 10) {
+		if (std::sscanf(s.c_str(), "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+				&consumed) != 3 ||
+		    consumed != 10)
+			return bad();
+	} else {
+		if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
+				&tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6 ||
+		    consumed != 19)
+			return bad();
+		std::string_view rest = std::string_view(s).substr(19);
+		if (!rest.empty() && rest[0] == '.') {
+			std::size_t i = 1;
+			int digits = 0;
+			while (i < rest.size() && std::isdigit(static_cast<unsigned char>(rest[i]))) {
+				if (digits < 3) {
+					ms = ms * 10 + (rest[i] - '0');
+					++digits;
+				}
+				++i;
+			}
+			if (digits == 0)
+				return bad();
+			while (digits++ < 3)
+				ms *= 10;
+			rest = rest.substr(i);
+		}
+		if (rest != "Z" && rest != "+00:00")
+			return bad();
+	}
+	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+		return bad();
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	const std::time_t t = timegm(&tm);
+	return TimePoint(seconds(t)) + milliseconds(ms);
+}
+
+const std::string &genesis_hash()
+{
+	static const std::string zeros(64, '0');
+	return zeros;
+}
+
+std::string record_hash(std::string_view prev_hex, std::string_view canon)
+{
+	std::string msg = "lethe-audit-v1\n";
+	msg.append(prev_hex);
+	msg.push_back('\n');
+	msg.append(canon);
+	return crypto::to_hex(crypto::sha256(msg));
+}
+
+// ---------------------------------------------------------------------------------------
+// Verification
+
+VerifyReport verify_log_text(std::string_view text, std::string_view public_pem,
+			     const VerifyOptions &options)
+{
+	VerifyReport report;
+	auto key_id = crypto::ed25519_key_id(public_pem);
+	if (!key_id) {
+		report.problems.push_back({0, {}, {}, "device public key unusable: " +
+							      key_id.error().message});
+		return report;
+	}
+	report.key_id = *key_id;
+
+	// Split into lines; a final piece without '\n' is an incomplete record.
+	std::vector<std::string_view> lines;
+	std::size_t pos = 0;
+	while (pos < text.size()) {
+		const std::size_t nl = text.find('\n', pos);
+		if (nl == std::string_view::npos) {
+			report.problems.push_back(
+				{lines.size() + 1, {}, {},
+				 "incomplete record at the end of the log (cut off mid-line: "
+				 "truncated or an interrupted write)"});
+			break;
+		}
+		lines.push_back(text.substr(pos, nl - pos));
+		pos = nl + 1;
+	}
+
+	std::vector<json> parsed(lines.size());
+	std::map<std::uint64_t, std::size_t> where; // seq -> first line index
+	for (std::size_t i = 0; i < lines.size(); ++i) {
+		parsed[i] = json::parse(lines[i], nullptr, false);
+		if (parsed[i].is_object() && parsed[i].contains("seq") &&
+		    parsed[i]["seq"].is_number_unsigned() &&
+		    str_field(parsed[i], "kind") != "anchor")
+			where.emplace(parsed[i]["seq"].get<std::uint64_t>(), i);
+	}
+
+	bool started = false;
+	std::uint64_t expected = 0;
+	std::string last_hash = genesis_hash();
+	std::optional<std::uint64_t> last_seal_index;
+	std::map<std::uint64_t, std::string> seal_lines;
+
+	for (std::size_t i = 0; i < lines.size(); ++i) {
+		const std::size_t lineno = i + 1;
+		const json &j = parsed[i];
+		auto problem = [&](std::optional<std::uint64_t> seq, std::string msg) {
+			report.problems.push_back({lineno, seq, time_of(j), std::move(msg)});
+		};
+		if (!j.is_object()) {
+			problem({}, "not a valid record (corrupted or modified)");
+			continue;
+		}
+		if (canonical(j) != lines[i]) {
+			problem({}, "record is not in canonical form (modified)");
+			continue;
+		}
+		const std::string kind = str_field(j, "kind");
+		const bool seq_ok = j.contains("seq") && j["seq"].is_number_unsigned();
+		const std::uint64_t seq = seq_ok ? j["seq"].get<std::uint64_t>() : 0;
+		const bool prev_ok = j.contains("prev") && j["prev"].is_string() &&
+				     j["prev"].get<std::string>().size() == 64 &&
+				     is_lower_hex(j["prev"].get<std::string>());
+		if (!seq_ok || !prev_ok || (kind != "entry" && kind != "seal" && kind != "anchor")) {
+			problem(seq_ok ? std::optional(seq) : std::nullopt,
+				"record lacks a valid kind, seq or prev (modified)");
+			continue;
+		}
+		const std::string prev = j["prev"].get<std::string>();
+
+		if (kind == "anchor") {
+			if (i != 0 || options.partial) {
+				problem(seq, "purge anchor in the middle of the log (records "
+					     "spliced in)");
+				continue;
+			}
+			auto err = check_signature(j, public_pem, report.key_id, true);
+			auto parsed_anchor = parse_anchor(j);
+			if (!err.empty() || !parsed_anchor) {
+				problem(seq, "purge anchor invalid: " +
+						     (err.empty() ? parsed_anchor.error().message
+								  : err));
+				continue;
+			}
+			report.purged = parsed_anchor->purged;
+			started = true;
+			expected = seq;
+			last_hash = prev;
+			continue;
+		}
+
+		const bool hash_ok = j.contains("hash") && j["hash"].is_string() &&
+				     j["hash"].get<std::string>().size() == 64 &&
+				     is_lower_hex(j["hash"].get<std::string>());
+		if (!hash_ok) {
+			problem(seq, "record has no valid hash (modified)");
+			continue;
+		}
+		const std::string hash = j["hash"].get<std::string>();
+
+		if (!started) {
+			started = true;
+			if (!options.partial && (seq != 0 || prev != genesis_hash())) {
+				if (seq != 0)
+					problem(seq, "log starts at record #" + std::to_string(seq) +
+							     " without a purge anchor: records #0.." +
+							     std::to_string(seq - 1) + " deleted");
+				else
+					problem(seq, "first record does not start the chain "
+						     "(modified)");
+			}
+		} else if (seq != expected) {
+			if (seq > expected) {
+				auto later = where.find(expected);
+				if (later != where.end() && later->second > i)
+					problem(seq, "records out of order: record #" +
+							     std::to_string(expected) +
+							     " expected here, found at line " +
+							     std::to_string(later->second + 1));
+				else
+					problem(seq, "record" +
+							     (seq - expected == 1
+								      ? " #" + std::to_string(expected)
+								      : "s #" + std::to_string(expected) +
+										"..#" +
+										std::to_string(seq - 1)) +
+							     " missing before this one (deleted)");
+			} else {
+				problem(seq, "records out of order: record #" + std::to_string(seq) +
+						     " appears after record #" +
+						     std::to_string(expected - 1));
+			}
+		} else if (prev != last_hash) {
+			problem(seq, "chain broken: does not follow record #" +
+					     (seq ? std::to_string(seq - 1) : std::string("-")) +
+					     " (a record was modified, replaced or removed)");
+		}
+
+		json unhashed = j;
+		unhashed.erase("hash");
+		if (record_hash(prev, canonical(unhashed)) != hash)
+			problem(seq, "content does not match its hash (modified)");
+
+		if (kind == "entry") {
+			auto e = parse_entry(j);
+			if (!e)
+				problem(seq, "malformed entry: " + e.error().message);
+			++report.entries;
+		} else {
+			auto err = check_signature(j, public_pem, report.key_id, false);
+			if (err.empty() && !parse_seal(j))
+				err = "malformed seal";
+			if (!err.empty())
+				problem(seq, "seal invalid: " + err + " (the sealed records or the "
+								   "seal were modified)");
+			++report.seals;
+			last_seal_index = report.records;
+			report.last_sealed_seq = seq;
+			seal_lines[seq] = std::string(lines[i]);
+		}
+		if (!report.first_seq)
+			report.first_seq = seq;
+		report.last_seq = seq;
+		++report.records;
+		expected = seq + 1;
+		last_hash = hash;
+	}
+	report.unsealed = last_seal_index ? report.records - *last_seal_index - 1 : report.records;
+
+	// Truncation: the log must reach the head seal kept beside it.
+	if (options.head_line) {
+		const json h = json::parse(*options.head_line, nullptr, false);
+		std::string err;
+		if (!h.is_object() || str_field(h, "kind") != "seal" || !h.contains("seq") ||
+		    !h["seq"].is_number_unsigned() || canonical(h) + "\n" != *options.head_line)
+			err = "malformed";
+		else
+			err = check_signature(h, public_pem, report.key_id, false);
+		if (!err.empty()) {
+			report.problems.push_back(
+				{0, {}, time_of(h), "sealed head (audit.head) invalid: " + err});
+		} else {
+			const std::uint64_t hs = h["seq"].get<std::uint64_t>();
+			auto it = seal_lines.find(hs);
+			if (it != seal_lines.end()) {
+				if (it->second + "\n" != *options.head_line)
+					report.problems.push_back(
+						{0, hs, time_of(h),
+						 "seal record #" + std::to_string(hs) +
+							 " differs from the sealed head (audit.head)"});
+			} else if (!report.last_seq || hs > *report.last_seq) {
+				report.problems.push_back(
+					{lines.size(), report.last_seq,
+					 lines.empty() ? std::string() : time_of(parsed.back()),
+					 "log truncated: it ends at record #" +
+						 (report.last_seq ? std::to_string(*report.last_seq)
+								  : std::string("(none)")) +
+						 " but the sealed head is record #" + std::to_string(hs) +
+						 " of " + time_of(h)});
+			} else if (!report.first_seq || hs >= *report.first_seq) {
+				report.problems.push_back(
+					{0, hs, time_of(h),
+					 "the sealed head (record #" + std::to_string(hs) +
+						 ") is not in the log (seal deleted or replaced)"});
+			}
+		}
+	} else if (options.head_required && report.seals > 0) {
+		report.problems.push_back(
+			{0, {}, {}, "sealed head (audit.head) missing: truncation cannot be ruled out"});
+	}
+	return report;
+}
+
+// ---------------------------------------------------------------------------------------
+// AuditLog
+
+fs::path AuditLog::log_path(const fs::path &state_dir) { return state_dir / "audit" / "audit.log"; }
+fs::path AuditLog::head_path(const fs::path &state_dir)
+{
+	return state_dir / "audit" / "audit.head";
+}
+
+/// Holds the in-process mutex and the inter-process flock, and the open log file.
+class AuditLog::Locked
+{
+public:
+	explicit Locked(const AuditLog &log) : guard_(log.mutex_)
+	{
+		lock_fd_ = ::open(log.lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+		if (lock_fd_ < 0) {
+			error_ = make_error(-errno, log.lock_path_.string() + ": " +
+							    errno_text(errno));
+			return;
+		}
+		while (::flock(lock_fd_, LOCK_EX) != 0) {
+			if (errno != EINTR) {
+				error_ = make_error(-errno, "flock: " + errno_text(errno));
+				return;
+			}
+		}
+		fd_ = ::open(log.log_path_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		if (fd_ < 0)
+			error_ = make_error(-errno, log.log_path_.string() + ": " +
+							   errno_text(errno));
+	}
+	~Locked()
+	{
+		if (fd_ >= 0)
+			::close(fd_);
+		if (lock_fd_ >= 0)
+			::close(lock_fd_); // releases the flock
+	}
+	Locked(const Locked &) = delete;
+	Locked &operator=(const Locked &) = delete;
+	[[nodiscard]] const Status &status() const { return error_; }
+	[[nodiscard]] int fd() const { return fd_; }
+
+private:
+	std::lock_guard<std::mutex> guard_;
+	int lock_fd_ = -1;
+	int fd_ = -1;
+	Status error_;
+};
+
+AuditLog::AuditLog(AuditLogOptions options, std::unique_ptr<DeviceIdentity> identity)
+	: options_(std::move(options)), identity_(std::move(identity))
+{
+	dir_ = options_.state_dir / "audit";
+	log_path_ = log_path(options_.state_dir);
+	head_path_ = head_path(options_.state_dir);
+	lock_path_ = dir_ / "audit.lock";
+}
+
+Result<std::unique_ptr<AuditLog>> AuditLog::open(const AuditLogOptions &options)
+{
+	if (options.state_dir.empty())
+		return make_error(-EINVAL, "audit log: no state directory");
+	std::error_code ec;
+	fs::create_directories(options.state_dir / "audit", ec);
+	if (ec)
+		return make_error(-ec.value(), (options.state_dir / "audit").string() + ": " +
+						       ec.message());
+	::chmod((options.state_dir / "audit").c_str(), 0750);
+	auto identity = DeviceIdentity::load_or_create(options.state_dir);
+	if (!identity)
+		return identity.error();
+	std::unique_ptr<AuditLog> log(new AuditLog(options, std::move(identity.value())));
+	Locked lock(*log);
+	if (!lock.status())
+		return lock.status().error();
+	auto st = log->refresh_locked(lock.fd());
+	if (!st)
+		return st.error();
+	return log;
+}
+
+AuditLog::~AuditLog()
+{
+	Locked lock(*this);
+	if (!lock.status())
+		return;
+	if (refresh_locked(lock.fd()) && unsealed_ > 0) {
+		auto st = seal_locked(lock.fd());
+		if (!st) {
+			LOG(Audit, Error) << "cannot seal the audit log at close: "
+					  << st.error().message;
+		}
+	}
+}
+
+Status AuditLog::refresh_locked(int fd)
+{
+	struct stat st {};
+	if (::fstat(fd, &st) != 0)
+		return make_error(-errno, "fstat: " + errno_text(errno));
+	if (st.st_dev == file_dev_ && st.st_ino == file_ino_ && st.st_size == file_size_)
+		return {};
+
+	// Someone else wrote (another process) or we opened it for the first time: re-read the
+	// tail to find the chain head.
+	const off_t size = st.st_size;
+	const off_t start = size > static_cast<off_t>(kTailWindow)
+				    ? size - static_cast<off_t>(kTailWindow)
+				    : 0;
+	std::string tail(static_cast<std::size_t>(size - start), '\0');
+	std::size_t done = 0;
+	while (done < tail.size()) {
+		const ssize_t n = ::pread(fd, tail.data() + done, tail.size() - done,
+					  start + static_cast<off_t>(done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return make_error(n < 0 ? -errno : -EIO, "audit log: short read");
+		done += static_cast<std::size_t>(n);
+	}
+	off_t valid_size = size;
+	std::string discarded;
+	if (!tail.empty() && tail.back() != '\n') {
+		// An interrupted write left half a record: cut it off, and say so in the log.
+		const std::size_t nl = tail.rfind('\n');
+		const std::size_t keep = nl == std::string::npos ? 0 : nl + 1;
+		if (start > 0 && nl == std::string::npos)
+			return make_error(-EBADMSG, "audit log: last record longer than the tail "
+						    "window; refusing to append");
+		valid_size = start + static_cast<off_t>(keep);
+		discarded = std::to_string(tail.size() - keep);
+		if (::ftruncate(fd, valid_size) != 0)
+			return make_error(-errno, "audit log: ftruncate: " + errno_text(errno));
+		tail.resize(keep);
+	}
+	// Walk the complete lines of the window backwards.
+	std::vector<std::string_view> lines;
+	{
+		std::size_t pos = 0;
+		if (start > 0) {
+			const std::size_t nl = tail.find('\n');
+			pos = nl == std::string::npos ? tail.size() : nl + 1;
+		}
+		while (pos < tail.size()) {
+			const std::size_t nl = tail.find('\n', pos);
+			lines.push_back(std::string_view(tail).substr(pos, nl - pos));
+			pos = nl + 1;
+		}
+	}
+	next_seq_ = 0;
+	head_hash_ = genesis_hash();
+	unsealed_ = 0;
+	oldest_unsealed_ = {};
+	bool found_head = false, found_seal = false;
+	for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+		const json j = json::parse(*it, nullptr, false);
+		if (!j.is_object())
+			return make_error(-EBADMSG, "audit log: unreadable record near the end; run "
+						    "`lethe audit verify`");
+		const std::string kind = str_field(j, "kind");
+		if (!found_head) {
+			found_head = true;
+			if (kind == "anchor") {
+				auto a = parse_anchor(j);
+				if (!a)
+					return a.error();
+				next_seq_ = a->seq;
+				head_hash_ = a->prev;
+				found_seal = true;
+				break;
+			}
+			const std::uint64_t seq = j.contains("seq") && j["seq"].is_number_unsigned() ? j["seq"].get<std::uint64_t>() : 0;
+			next_seq_ = seq + 1;
+			head_hash_ = str_field(j, "hash");
+			if (head_hash_.size() != 64)
+				return make_error(-EBADMSG, "audit log: last record has no hash");
+		}
+		if (kind == "seal" || kind == "anchor") {
+			found_seal = true;
+			break;
+		}
+		++unsealed_;
+		auto t = parse_time(str_field(j, "time"));
+		oldest_unsealed_ = t ? *t : Clock::now();
+	}
+	if (!found_seal && start > 0)
+		unsealed_ = std::max<std::uint64_t>(unsealed_, options_.seal_every);
+
+	file_dev_ = st.st_dev;
+	file_ino_ = st.st_ino;
+	file_size_ = valid_size;
+	if (!discarded.empty()) {
+		LOG(Audit, Warning) << "audit log: discarded " << discarded
+				    << " bytes of an incomplete record";
+		AuditEntry e;
+		e.actor = "lethed";
+		e.role = std::string(role_name(Role::System));
+		e.action = "audit.recovered";
+		e.outcome = Outcome::Failed;
+		e.reason = "incomplete record at the end of the log discarded (interrupted write)";
+		e.counts["bytes_discarded"] = std::stoll(discarded);
+		return append_entry_locked(fd, std::move(e));
+	}
+	return {};
+}
+
+Status AuditLog::write_line_locked(int fd, const std::string &line)
+{
+	if (line.size() > kMaxLine)
+		return make_error(-E2BIG, "audit record too long (" + std::to_string(line.size()) +
+						  " bytes, limit " + std::to_string(kMaxLine) + ")");
+	auto st = write_all(fd, line + "\n");
+	if (!st) {
+		file_size_ = -1; // force a re-read (the write may be partial)
+		return st;
+	}
+	if (::fdatasync(fd) != 0)
+		return make_error(-errno, "audit log: fdatasync: " + errno_text(errno));
+	struct stat s {};
+	if (::fstat(fd, &s) == 0) {
+		file_dev_ = s.st_dev;
+		file_ino_ = s.st_ino;
+		file_size_ = s.st_size;
+	}
+	return {};
+}
+
+Status AuditLog::append_entry_locked(int fd, AuditEntry entry)
+{
+	if (entry.action.empty())
+		return make_error(-EINVAL, "audit entry without an action");
+	if (entry.target.kind() == AuditTarget::Kind::Digest) {
+		const auto &v = entry.target.value();
+		if (v.size() < 32 || v.size() > 128 || v.size() % 2 || !is_lower_hex(v))
+			return make_error(-EINVAL, "audit target digest must be lowercase hex "
+						   "(a keyed digest), never plate text");
+	}
+	entry.time = Clock::now();
+	json j = entry_to_json(entry);
+	j["kind"] = "entry";
+	j["seq"] = next_seq_;
+	j["prev"] = head_hash_;
+	const std::string hash = record_hash(head_hash_, canonical(j));
+	j["hash"] = hash;
+	auto st = write_line_locked(fd, canonical(j));
+	if (!st)
+		return st;
+	if (unsealed_ == 0)
+		oldest_unsealed_ = entry.time;
+	++unsealed_;
+	++next_seq_;
+	head_hash_ = hash;
+	if (unsealed_ >= options_.seal_every ||
+	    entry.time - oldest_unsealed_ >= options_.seal_interval)
+		return seal_locked(fd);
+	return {};
+}
+
+Status AuditLog::seal_locked(int fd)
+{
+	json j;
+	j["kind"] = "seal";
+	j["seq"] = next_seq_;
+	j["prev"] = head_hash_;
+	j["time"] = format_time(Clock::now());
+	j["key"] = identity_->key_id();
+	j["sealed"] = unsealed_;
+	auto sig = identity_->sign(seal_message(j));
+	if (!sig)
+		return sig.error();
+	j["sig"] = crypto::to_base64(*sig);
+	const std::string hash = record_hash(head_hash_, canonical(j));
+	j["hash"] = hash;
+	const std::string line = canonical(j);
+	auto st = write_line_locked(fd, line);
+	if (!st)
+		return st;
+	++next_seq_;
+	head_hash_ = hash;
+	unsealed_ = 0;
+	return replace_file(head_path_, line + "\n", 0640);
+}
+
+Status AuditLog::append(AuditEntry entry)
+{
+	Locked lock(*this);
+	if (!lock.status())
+		return lock.status();
+	auto st = refresh_locked(lock.fd());
+	if (!st)
+		return st;
+	return append_entry_locked(lock.fd(), std::move(entry));
+}
+
+Status AuditLog::seal()
+{
+	Locked lock(*this);
+	if (!lock.status())
+		return lock.status();
+	auto st = refresh_locked(lock.fd());
+	if (!st)
+		return st;
+	return unsealed_ ? seal_locked(lock.fd()) : Status{};
+}
+
+Status AuditLog::tick()
+{
+	Locked lock(*this);
+	if (!lock.status())
+		return lock.status();
+	auto st = refresh_locked(lock.fd());
+	if (!st)
+		return st;
+	if (unsealed_ && Clock::now() - oldest_unsealed_ >= options_.seal_interval)
+		return seal_locked(lock.fd());
+	return {};
+}
+
+Result<std::string> AuditLog::read_all_locked() const
+{
+	auto text = read_file_text(log_path_);
+	if (!text && text.error().code == -ENOENT)
+		return std::string();
+	return text;
+}
+
+VerifyReport AuditLog::verify() const
+{
+	std::string text, head;
+	bool have_head = false;
+	{
+		Locked lock(*this);
+		auto t = read_all_locked();
+		if (!t) {
+			VerifyReport r;
+			r.problems.push_back({0, {}, {}, t.error().message});
+			return r;
+		}
+		text = std::move(t.value());
+		auto h = read_file_text(head_path_);
+		if (h) {
+			head = std::move(h.value());
+			have_head = true;
+		}
+	}
+	VerifyOptions opts;
+	if (have_head)
+		opts.head_line = head;
+	return verify_log_text(text, identity_->public_pem(), opts);
+}
+
+Result<std::vector<Record>> AuditLog::read(TimePoint since, TimePoint until) const
+{
+	std::string text;
+	{
+		Locked lock(*this);
+		auto t = read_all_locked();
+		if (!t)
+			return t.error();
+		text = std::move(t.value());
+	}
+	std::vector<Record> all;
+	std::size_t pos = 0;
+	while (pos < text.size()) {
+		const std::size_t nl = text.find('\n', pos);
+		if (nl == std::string::npos)
+			break;
+		auto r = parse_record(std::string_view(text).substr(pos, nl - pos));
+		if (!r)
+			return make_error(r.error().code, "audit log: " + r.error().message +
+								  " (run `lethe audit verify`)");
+		all.push_back(std::move(r.value()));
+		pos = nl + 1;
+	}
+	std::size_t first = all.size(), last = 0;
+	for (std::size_t i = 0; i < all.size(); ++i) {
+		if (all[i].kind == Record::Kind::Anchor)
+			continue;
+		const TimePoint t = all[i].entry.time;
+		if (t >= since && t <= until) {
+			first = std::min(first, i);
+			last = i;
+		}
+	}
+	if (first == all.size())
+		return std::vector<Record>{};
+	return std::vector<Record>(std::make_move_iterator(all.begin() + static_cast<long>(first)),
+				   std::make_move_iterator(all.begin() + static_cast<long>(last) + 1));
+}
+
+Result<PurgeStats> AuditLog::purge(const policy::Policy &policy, TimePoint now)
+{
+	PurgeStats stats;
+	// Without a signed policy there is no audit retention to follow: keep everything
+	// (the absence of a policy must not erase accountability).
+	if (policy.hash.empty())
+		return stats;
+	const auto keep = std::max(policy.retention.audit_log, policy.retention.audit_log_minimum);
+	stats.cutoff = now - keep;
+
+	{
+		Locked lock(*this);
+		if (!lock.status())
+			return lock.status().error();
+		auto st = refresh_locked(lock.fd());
+		if (st && unsealed_)
+			st = seal_locked(lock.fd());
+		if (!st)
+			return st.error();
+		auto text = read_all_locked();
+		if (!text)
+			return text.error();
+		std::vector<std::string_view> lines;
+		std::size_t pos = 0;
+		while (pos < text->size()) {
+			const std::size_t nl = text->find('\n', pos);
+			if (nl == std::string::npos)
+				break;
+			lines.push_back(std::string_view(*text).substr(pos, nl - pos));
+			pos = nl + 1;
+		}
+		std::optional<Anchor> old_anchor;
+		std::size_t begin = 0;
+		std::vector<Record> recs;
+		for (std::size_t i = 0; i < lines.size(); ++i) {
+			auto r = parse_record(lines[i]);
+			if (!r)
+				return make_error(-EBADMSG, "audit log damaged, not purging: " +
+								    r.error().message);
+			if (i == 0 && r->kind == Record::Kind::Anchor) {
+				auto a = parse_anchor(json::parse(lines[0]));
+				if (!a)
+					return a.error();
+				old_anchor = *a;
+				begin = 1;
+			}
+			recs.push_back(std::move(r.value()));
+		}
+		// Never purge the last seal (or anything after it).
+		std::size_t last_seal = recs.size();
+		for (std::size_t i = recs.size(); i-- > begin;)
+			if (recs[i].kind == Record::Kind::Seal) {
+				last_seal = i;
+				break;
+			}
+		std::size_t cut = begin;
+		while (cut < last_seal && cut < recs.size() && recs[cut].entry.time < stats.cutoff)
+			++cut;
+		stats.kept = recs.size() - cut;
+		if (cut == begin) {
+			stats.kept = recs.size() - begin;
+			return stats;
+		}
+		stats.purged = cut - begin;
+
+		json a;
+		a["kind"] = "anchor";
+		a["seq"] = recs[cut].seq;
+		a["prev"] = recs[cut - 1].hash;
+		a["time"] = format_time(Clock::now());
+		a["until"] = format_time(recs[cut - 1].entry.time);
+		a["purged"] = (old_anchor ? old_anchor->purged : 0) + stats.purged;
+		a["key"] = identity_->key_id();
+		auto sig = identity_->sign(anchor_message(a));
+		if (!sig)
+			return sig.error();
+		a["sig"] = crypto::to_base64(*sig);
+		std::string out = canonical(a) + "\n";
+		for (std::size_t i = cut; i < recs.size(); ++i)
+			out.append(lines[i]).push_back('\n');
+		st = replace_file(log_path_, out, 0640);
+		if (!st)
+			return st.error();
+		file_size_ = -1; // new inode: re-read on the next append
+	}
+	AuditEntry e;
+	e.actor = "lethed";
+	e.role = std::string(role_name(Role::System));
+	e.action = "audit.purge";
+	e.policy_hash = policy.hash;
+	e.result_count = static_cast<std::int64_t>(stats.purged);
+	e.counts["purged"] = static_cast<std::int64_t>(stats.purged);
+	e.counts["kept"] = static_cast<std::int64_t>(stats.kept);
+	auto st = append(std::move(e));
+	if (!st)
+		return st.error();
+	auto sealed = seal();
+	if (!sealed)
+		return sealed.error();
+	return stats;
+}
+
+} // namespace lethe::audit

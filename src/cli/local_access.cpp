@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Local access for CLI commands: caller's roles, the audit log, the policy in force.
+#include "cli/local_access.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace lethe::cli {
+
+std::string default_state_dir()
+{
+	const char *env = std::getenv("LETHE_STATE_DIR");
+	return env && *env ? env : "/var/lib/lethe";
+}
+
+std::string default_config_path()
+{
+	const char *env = std::getenv("LETHE_CONFIG");
+	return env && *env ? env : "/etc/lethe/lethed.toml";
+}
+
+policy::Policy policy_in_force(const std::filesystem::path &state_dir)
+{
+	(void)state_dir; // wired to the PolicyStore once it lands on main
+	return policy::strictest();
+}
+
+Result<std::unique_ptr<LocalAccess>> LocalAccess::open(const std::filesystem::path &state_dir,
+						       const std::filesystem::path &config)
+{
+	auto map = audit::RoleMap::load(config);
+	if (!map)
+		return map.error();
+	audit::AuditLogOptions opts;
+	opts.state_dir = state_dir;
+	auto log = audit::AuditLog::open(opts);
+	if (!log)
+		return make_error(log.error().code, "audit log: " + log.error().message);
+	auto access = std::make_unique<LocalAccess>();
+	access->roles = std::move(map.value());
+	access->who = audit::local_principal(access->roles);
+	access->log = std::move(log.value());
+	access->policy = policy_in_force(state_dir);
+	access->authorizer = std::make_unique<audit::Authorizer>(access->roles, *access->log);
+	return access;
+}
+
+bool LocalAccess::check(const audit::AccessRequest &request, audit::Role *granted)
+{
+	auto r = authorizer->authorize(who, request, policy);
+	if (!r) {
+		std::fprintf(stderr, "refused: %s\n", r.error().message.c_str());
+		return false;
+	}
+	if (granted)
+		*granted = *r;
+	return true;
+}
+
+} // namespace lethe::cli

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Shared by CLI commands that act on device state locally: state dir, role map, audit log.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "lethe/audit/audit_log.h"
+#include "lethe/audit/roles.h"
+#include "lethe/common/result.h"
+#include "lethe/policy/policy.h"
+
+namespace lethe::cli {
+
+/// $LETHE_STATE_DIR or /var/lib/lethe.
+[[nodiscard]] std::string default_state_dir();
+/// $LETHE_CONFIG or /etc/lethe/lethed.toml (its [roles] table maps groups to roles).
+[[nodiscard]] std::string default_config_path();
+
+/// The caller (local unix credentials), the audit log and the policy in force, for a CLI
+/// path that acts on the state directory itself rather than through the daemon.
+struct LocalAccess {
+	audit::RoleMap roles;
+	audit::Principal who;
+	std::unique_ptr<audit::AuditLog> log;
+	policy::Policy policy;
+	std::unique_ptr<audit::Authorizer> authorizer;
+
+	[[nodiscard]] static Result<std::unique_ptr<LocalAccess>>
+	open(const std::filesystem::path &state_dir, const std::filesystem::path &config);
+
+	/// authorize() and print the refusal to stderr; true if granted (role in *granted).
+	[[nodiscard]] bool check(const audit::AccessRequest &request, audit::Role *granted);
+};
+
+/// The policy in force for state_dir (the built-in strictest until one is installed).
+[[nodiscard]] policy::Policy policy_in_force(const std::filesystem::path &state_dir);
+
+} // namespace lethe::cli
