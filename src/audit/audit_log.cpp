@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/public_key.h"
 #include "audit/record_json.h"
 #include "lethe/audit/roles.h"
 #include "lethe/common/log.h"
@@ -120,8 +121,8 @@ std::string anchor_message(const json &unsigned_anchor)
 }
 
 /// Verify the signature member "sig" of a seal or anchor; returns an error message or "".
-std::string check_signature(const json &j, std::string_view public_pem,
-			    const std::string &key_id, bool anchor)
+std::string check_signature(const json &j, const PublicKey &key, const std::string &key_id,
+			    bool anchor)
 {
 	if (!j.contains("key") || !j["key"].is_string() || !j.contains("sig") ||
 	    !j["sig"].is_string())
@@ -136,7 +137,7 @@ std::string check_signature(const json &j, std::string_view public_pem,
 	unsigned_j.erase("sig");
 	unsigned_j.erase("hash");
 	const std::string msg = anchor ? anchor_message(unsigned_j) : seal_message(unsigned_j);
-	if (!crypto::ed25519_verify(public_pem, msg.data(), msg.size(), *sig))
+	if (!key.verify(msg, *sig))
 		return "signature does not verify";
 	return {};
 }
@@ -207,6 +208,8 @@ std::string format_time(TimePoint t)
 
 Result<TimePoint> parse_time(std::string_view text, TimePoint now)
 {
+	// Inside system_clock's range (nanoseconds: 1678..2262), with room to spare.
+	constexpr long long kMaxUnix = 7258118400LL; // 2200-01-01
 	using namespace std::chrono;
 	const std::string s(text);
 	auto bad = [&] {
@@ -222,7 +225,7 @@ Result<TimePoint> parse_time(std::string_view text, TimePoint now)
 		char *end = nullptr;
 		errno = 0;
 		const long long v = std::strtoll(s.c_str() + 1, &end, 10);
-		if (errno || !end || *end || end == s.c_str() + 1)
+		if (errno || !end || *end || end == s.c_str() + 1 || v < 0 || v > kMaxUnix)
 			return bad();
 		return TimePoint(seconds(v));
 	}
@@ -240,6 +243,8 @@ Result<TimePoint> parse_time(std::string_view text, TimePoint now)
 					       : d.back() == 'h' ? 3600
 					       : d.back() == 'd' ? 86400
 								 : 604800;
+			if (v * unit > kMaxUnix)
+				return bad();
 			return now - seconds(v * unit);
 		}
 	}
@@ -276,7 +281,7 @@ Result<TimePoint> parse_time(std::string_view text, TimePoint now)
 		if (rest != "Z" && rest != "+00:00")
 			return bad();
 	}
-	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+	if (tm.tm_year < 1970 || tm.tm_year > 2200 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
 	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
 		return bad();
 	tm.tm_year -= 1900;
@@ -307,13 +312,13 @@ VerifyReport verify_log_text(std::string_view text, std::string_view public_pem,
 			     const VerifyOptions &options)
 {
 	VerifyReport report;
-	auto key_id = crypto::ed25519_key_id(public_pem);
-	if (!key_id) {
+	auto key = PublicKey::parse(public_pem);
+	if (!key) {
 		report.problems.push_back({0, {}, {}, "device public key unusable: " +
-							      key_id.error().message});
+							      key.error().message});
 		return report;
 	}
-	report.key_id = *key_id;
+	report.key_id = key->key_id();
 
 	// Split into lines; a final piece without '\n' is an incomplete record.
 	std::vector<std::string_view> lines;
@@ -380,7 +385,7 @@ VerifyReport verify_log_text(std::string_view text, std::string_view public_pem,
 					     "spliced in)");
 				continue;
 			}
-			auto err = check_signature(j, public_pem, report.key_id, true);
+			auto err = check_signature(j, *key, report.key_id, true);
 			auto parsed_anchor = parse_anchor(j);
 			if (!err.empty() || !parsed_anchor) {
 				problem(seq, "purge anchor invalid: " +
@@ -442,9 +447,20 @@ VerifyReport verify_log_text(std::string_view text, std::string_view public_pem,
 					     " (a record was modified, replaced or removed)");
 		}
 
-		json unhashed = j;
-		unhashed.erase("hash");
-		if (record_hash(prev, canonical(unhashed)) != hash)
+		// The line is canonical, so the canonical form without "hash" is the line with its
+		// top-level "hash" member cut out (the only string-valued "hash" member).
+		std::string unhashed(lines[i]);
+		const std::string member = "\"hash\":\"" + hash + "\"";
+		const std::size_t at = unhashed.find(member);
+		if (at != std::string::npos) {
+			const bool comma_after = at + member.size() < unhashed.size() &&
+						 unhashed[at + member.size()] == ',';
+			if (comma_after)
+				unhashed.erase(at, member.size() + 1);
+			else
+				unhashed.erase(at - 1, member.size() + 1);
+		}
+		if (record_hash(prev, unhashed) != hash)
 			problem(seq, "content does not match its hash (modified)");
 
 		if (kind == "entry") {
@@ -453,7 +469,7 @@ VerifyReport verify_log_text(std::string_view text, std::string_view public_pem,
 				problem(seq, "malformed entry: " + e.error().message);
 			++report.entries;
 		} else {
-			auto err = check_signature(j, public_pem, report.key_id, false);
+			auto err = check_signature(j, *key, report.key_id, false);
 			if (err.empty() && !parse_seal(j))
 				err = "malformed seal";
 			if (!err.empty())
@@ -481,7 +497,7 @@ VerifyReport verify_log_text(std::string_view text, std::string_view public_pem,
 		    !h["seq"].is_number_unsigned() || canonical(h) + "\n" != *options.head_line)
 			err = "malformed";
 		else
-			err = check_signature(h, public_pem, report.key_id, false);
+			err = check_signature(h, *key, report.key_id, false);
 		if (!err.empty()) {
 			report.problems.push_back(
 				{0, {}, time_of(h), "sealed head (audit.head) invalid: " + err});

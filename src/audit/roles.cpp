@@ -388,8 +388,7 @@ Result<Role> Authorizer::authorize(const Principal &who, const AccessRequest &re
 	e.role = granted ? std::string(role_name(*granted)) : join_roles(who.roles);
 	e.organisation = who.organisation;
 	e.action = std::string(action_name(request.action));
-	if (!request.target_object.empty())
-		e.target = AuditTarget::object(request.target_object);
+	e.target = request.target;
 	// Malformed values are not copied into the log (they could carry anything).
 	e.purpose = valid_purpose(request.purpose) ? request.purpose : std::string();
 	e.case_number = valid_case_number(request.case_number) ? request.case_number
@@ -421,8 +420,8 @@ Status Authorizer::record(const Principal &who, Role role, const AccessRequest &
 	e.action = std::string(action_name(request.action));
 	if (target)
 		e.target = *target;
-	else if (!request.target_object.empty())
-		e.target = AuditTarget::object(request.target_object);
+	else
+		e.target = request.target;
 	e.purpose = request.purpose;
 	e.case_number = request.case_number;
 	e.result_count = result_count;

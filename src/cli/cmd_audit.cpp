@@ -172,7 +172,7 @@ int run_export(const std::string &state_dir, const std::string &config, const st
 	}
 	audit::AccessRequest req;
 	req.action = audit::Action::AuditExport;
-	req.target_object = std::filesystem::path(out).filename().string();
+	req.target = audit::AuditTarget::object(std::filesystem::path(out).filename().string());
 	req.recipient = recipient;
 	audit::Role role{};
 	if (!(*access)->check(req, &role))

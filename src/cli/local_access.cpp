@@ -25,6 +25,26 @@ policy::Policy policy_in_force(const std::filesystem::path &state_dir)
 	return policy::strictest();
 }
 
+Result<std::vector<SightingRow>> find_sightings(const std::filesystem::path &state_dir,
+						const policy::Policy &policy, std::string_view plate,
+						audit::TimePoint since)
+{
+	(void)state_dir;
+	(void)policy;
+	(void)plate;
+	(void)since;
+	return make_error(-ENOSYS, "the retention store is not available in this build");
+}
+
+Result<std::vector<HitRow>> list_hits(const std::filesystem::path &state_dir,
+				      const policy::Policy &policy, audit::TimePoint since)
+{
+	(void)state_dir;
+	(void)policy;
+	(void)since;
+	return make_error(-ENOSYS, "the retention store is not available in this build");
+}
+
 Result<std::unique_ptr<LocalAccess>> LocalAccess::open(const std::filesystem::path &state_dir,
 						       const std::filesystem::path &config)
 {

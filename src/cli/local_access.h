@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "lethe/audit/audit_log.h"
 #include "lethe/audit/roles.h"
@@ -36,5 +38,26 @@ struct LocalAccess {
 
 /// The policy in force for state_dir (the built-in strictest until one is installed).
 [[nodiscard]] policy::Policy policy_in_force(const std::filesystem::path &state_dir);
+
+/// Where and when a plate was seen (a retro-hit answer).
+struct SightingRow {
+	std::string camera;
+	audit::TimePoint seen{};
+};
+/// A stored hit record.
+struct HitRow {
+	std::int64_t id = 0;
+	std::string plate, camera, list_id, category;
+	audit::TimePoint seen{};
+};
+
+/// Retro-hit lookup in the retention store (-ENOSYS while the store is not available).
+[[nodiscard]] Result<std::vector<SightingRow>>
+find_sightings(const std::filesystem::path &state_dir, const policy::Policy &policy,
+	       std::string_view plate, audit::TimePoint since);
+/// Hit records in the retention store (-ENOSYS while the store is not available).
+[[nodiscard]] Result<std::vector<HitRow>> list_hits(const std::filesystem::path &state_dir,
+						    const policy::Policy &policy,
+						    audit::TimePoint since);
 
 } // namespace lethe::cli

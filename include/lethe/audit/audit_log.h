@@ -23,6 +23,7 @@
 
 #include <sys/types.h>
 
+#include "lethe/audit/audit_target.h"
 #include "lethe/audit/device_identity.h"
 #include "lethe/common/result.h"
 #include "lethe/policy/policy.h"
@@ -31,35 +32,6 @@ namespace lethe::audit {
 
 using Clock = std::chrono::system_clock;
 using TimePoint = Clock::time_point;
-
-/// What an entry is about. Plate text is only ever stored through hit_plate(): for a read that
-/// matched a hot list. Anything else that identifies a vehicle is passed as a keyed digest.
-class AuditTarget
-{
-public:
-	enum class Kind { None, HitPlate, Digest, Object };
-
-	AuditTarget() = default;
-	/// Plate text of a hit (a read that matched a hot list, or a query that found one).
-	[[nodiscard]] static AuditTarget hit_plate(std::string_view text);
-	/// A keyed digest (lowercase hex, 32..128 digits) of a plate that is not a hit.
-	/// Anything that is not hex is rejected when the entry is appended.
-	[[nodiscard]] static AuditTarget digest(std::string_view hex);
-	/// A named object that is not a vehicle: a policy id, hot-list id, file, socket session...
-	[[nodiscard]] static AuditTarget object(std::string_view name);
-
-	[[nodiscard]] Kind kind() const { return kind_; }
-	[[nodiscard]] const std::string &value() const { return value_; }
-	[[nodiscard]] static std::string_view kind_name(Kind k);
-
-private:
-	AuditTarget(Kind k, std::string_view v) : kind_(k), value_(v) {}
-	Kind kind_ = Kind::None;
-	std::string value_;
-};
-
-enum class Outcome { Success, Refused, Failed };
-[[nodiscard]] std::string_view outcome_name(Outcome o);
 
 /// One audited event: the fields of Cal. Civ. Code §1798.90.52 and CJIS 5.4.1.1
 /// (mapping in docs/audit.md). Only `action` is mandatory; the log fills in the time.

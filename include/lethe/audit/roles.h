@@ -16,14 +16,13 @@
 
 #include <sys/types.h>
 
+#include "lethe/audit/audit_target.h"
 #include "lethe/common/result.h"
 #include "lethe/policy/policy.h"
 
 namespace lethe::audit {
 
 class AuditLog;
-class AuditTarget;
-enum class Outcome;
 
 enum class Role : std::uint8_t {
 	None,           ///< no mapped group: may do nothing
@@ -121,7 +120,7 @@ struct AccessRequest {
 	Action action = Action::Status;
 	std::string purpose;
 	std::string case_number;
-	std::string target_object; ///< e.g. a policy id or file name (never plate text)
+	AuditTarget target;        ///< object name, hit plate, or digest of the query terms
 	std::string recipient;
 };
 
@@ -145,7 +144,8 @@ public:
 	[[nodiscard]] Result<Role> authorize(const Principal &who, const AccessRequest &request,
 					     const policy::Policy &policy);
 
-	/// Record what a granted request did (outcome, result count; target for hits/digests).
+	/// Record what a granted request did (outcome, result count). target, if given, replaces
+	/// request.target (e.g. a query's digest becomes the hit plate once it has results).
 	[[nodiscard]] Status record(const Principal &who, Role role, const AccessRequest &request,
 				    const policy::Policy &policy, Outcome outcome,
 				    std::optional<std::int64_t> result_count,

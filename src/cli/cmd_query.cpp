@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// `lethe query`: retro-hit query (when and where was a plate seen), with purpose and case.
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "cli/local_access.h"
+#include "lethe/audit/query_digest.h"
+#include "lethe/common/crypto.h"
+
+namespace lethe::cli {
+namespace {
+
+int run_query(int argc, char **argv)
+{
+	CLI::App app{"Retro-hit query: when and at which camera a plate was seen inside the "
+		     "retention window. Needs the investigator role, a purpose code, a case number "
+		     "and a policy that allows retro-hit queries; every query is audited.",
+		     "lethe query"};
+	std::string plate, purpose, case_number, since_text;
+	std::string state_dir = default_state_dir();
+	std::string config = default_config_path();
+	bool as_json = false;
+	app.add_option("--plate", plate, "Plate to look for")->required();
+	app.add_option("--purpose", purpose, "Purpose code (required)");
+	app.add_option("--case", case_number, "Case number (required)");
+	app.add_option("--since", since_text, "Only sightings after this time (default: the whole "
+					      "retention window)");
+	app.add_option("--state-dir", state_dir, "Device state directory")
+		->envname("LETHE_STATE_DIR");
+	app.add_option("--config", config, "Configuration with the [roles] table")
+		->envname("LETHE_CONFIG");
+	app.add_flag("--json", as_json, "Machine-readable output");
+	try {
+		app.parse(argc, argv);
+	} catch (const CLI::ParseError &e) {
+		crypto::wipe(plate);
+		return app.exit(e) == 0 ? kExitOk : kExitUsage;
+	}
+	const auto now = audit::Clock::now();
+	auto since = since_text.empty() ? Result<audit::TimePoint>(audit::TimePoint{})
+					: audit::parse_time(since_text, now);
+	if (!since) {
+		crypto::wipe(plate);
+		std::fprintf(stderr, "lethe query: %s\n", since.error().message.c_str());
+		return kExitUsage;
+	}
+	auto access = LocalAccess::open(state_dir, config);
+	if (!access) {
+		crypto::wipe(plate);
+		std::fprintf(stderr, "lethe query: %s\n", access.error().message.c_str());
+		return kExitFailure;
+	}
+	auto digest = audit::term_digest(state_dir, plate);
+	if (!digest) {
+		crypto::wipe(plate);
+		std::fprintf(stderr, "lethe query: %s\n", digest.error().message.c_str());
+		return kExitFailure;
+	}
+	audit::AccessRequest req;
+	req.action = audit::Action::RetroHitQuery;
+	req.purpose = purpose;
+	req.case_number = case_number;
+	req.target = audit::AuditTarget::digest(*digest);
+	audit::Role role{};
+	if (!(*access)->check(req, &role)) {
+		crypto::wipe(plate);
+		return kExitFailure;
+	}
+	const auto &policy = (*access)->policy;
+	audit::TimePoint from = *since;
+	const audit::TimePoint window = now - policy.retention.nonhit_digest;
+	if (from < window)
+		from = window;
+	auto rows = find_sightings(state_dir, policy, plate, from);
+	if (!rows) {
+		crypto::wipe(plate);
+		auto st = (*access)->authorizer->record((*access)->who, role, req, policy,
+							audit::Outcome::Failed, std::nullopt,
+							nullptr, rows.error().message);
+		std::fprintf(stderr, "lethe query: %s\n", rows.error().message.c_str());
+		if (!st)
+			std::fprintf(stderr, "lethe query: could not record the query: %s\n",
+				     st.error().message.c_str());
+		return rows.error().code == -ENOSYS ? kExitUnavailable : kExitFailure;
+	}
+	// A plate that was seen is a (retro-)hit: its text may be recorded. Otherwise only the
+	// keyed digest of the query terms is.
+	const audit::AuditTarget target = rows->empty() ? req.target
+							: audit::AuditTarget::hit_plate(plate);
+	auto st = (*access)->authorizer->record((*access)->who, role, req, policy,
+						audit::Outcome::Success,
+						static_cast<std::int64_t>(rows->size()), &target);
+	crypto::wipe(plate);
+	if (!st) {
+		std::fprintf(stderr, "lethe query: could not record the query, not answering: %s\n",
+			     st.error().message.c_str());
+		return kExitFailure;
+	}
+	if (as_json) {
+		nlohmann::json out = nlohmann::json::array();
+		for (const auto &r : *rows)
+			out.push_back({{"camera", r.camera}, {"seen", audit::format_time(r.seen)}});
+		std::printf("%s\n", out.dump(2).c_str());
+	} else {
+		for (const auto &r : *rows)
+			std::printf("%s  %s\n", audit::format_time(r.seen).c_str(), r.camera.c_str());
+		std::printf("%zu sighting(s)\n", rows->size());
+	}
+	return kExitOk;
+}
+
+} // namespace
+
+LETHE_COMMAND("query", "Retro-hit query for a plate (investigators; purpose and case required)",
+	      run_query);
+
+} // namespace lethe::cli

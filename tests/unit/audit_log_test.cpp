@@ -1,0 +1,485 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Audit log: every byte flip, deletion, reordering and truncation detected, and where.
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "lethe/audit/audit_log.h"
+#include "lethe/audit/device_identity.h"
+#include "lethe/audit/roles.h"
+#include "support/temp_dir.h"
+
+namespace lethe::audit {
+namespace {
+
+using test::read_file;
+using test::TempDir;
+using test::write_file;
+
+AuditEntry E(std::string action, std::string actor = {}, AuditTarget target = {})
+{
+	AuditEntry e;
+	e.action = std::move(action);
+	e.actor = std::move(actor);
+	e.target = std::move(target);
+	return e;
+}
+
+std::vector<std::string> split_lines(const std::string &text)
+{
+	std::vector<std::string> out;
+	std::size_t pos = 0;
+	while (pos < text.size()) {
+		const std::size_t nl = text.find('\n', pos);
+		out.push_back(text.substr(pos, nl - pos));
+		pos = nl + 1;
+	}
+	return out;
+}
+
+std::string join_lines(const std::vector<std::string> &lines)
+{
+	std::string out;
+	for (const auto &l : lines)
+		out += l + "\n";
+	return out;
+}
+
+bool mentions(const VerifyReport &r, const std::string &what)
+{
+	for (const auto &p : r.problems)
+		if (p.message.find(what) != std::string::npos)
+			return true;
+	return false;
+}
+
+bool problem_at_line(const VerifyReport &r, std::size_t line)
+{
+	for (const auto &p : r.problems)
+		if (p.line == line)
+			return true;
+	return false;
+}
+
+/// A sample log: entries of every kind, sealed every 3 entries and at close.
+class SampleLog : public ::testing::Test
+{
+protected:
+	void SetUp() override
+	{
+		{
+			AuditLogOptions opts;
+			opts.state_dir = dir_.path();
+			opts.seal_every = 3;
+			auto log = AuditLog::open(opts);
+			ASSERT_TRUE(log) << log.error().message;
+			for (int i = 0; i < 5; ++i) {
+				AuditEntry e;
+				e.actor = "alice";
+				e.role = "investigator";
+				e.organisation = "Example PD";
+				e.action = i % 3 == 0 ? "query" : (i % 3 == 1 ? "publish" : "purge");
+				if (i % 3 == 0)
+					e.target = AuditTarget::digest(std::string(64, 'a' + i % 6));
+				else if (i % 3 == 1)
+					e.target = AuditTarget::hit_plate("HIT" + std::to_string(i));
+				e.purpose = "investigation";
+				e.case_number = "2026-" + std::to_string(100 + i);
+				e.result_count = i;
+				e.recipient = i % 3 == 1 ? "fusion-center" : "";
+				e.outcome = i == 4 ? Outcome::Refused : Outcome::Success;
+				e.policy_hash = std::string(64, 'f');
+				if (i % 3 == 2)
+					e.counts["nonhit_digest"] = 10 * i;
+				ASSERT_TRUE((*log)->append(std::move(e)));
+			}
+			pub_ = (*log)->identity().public_pem();
+		} // closing seals
+		text_ = read_file(AuditLog::log_path(dir_.path()));
+		head_ = read_file(AuditLog::head_path(dir_.path()));
+		lines_ = split_lines(text_);
+	}
+
+	VerifyReport verify(const std::string &text, std::optional<std::string> head = {})
+	{
+		VerifyOptions opts;
+		opts.head_line = head ? *head : head_;
+		return verify_log_text(text, pub_, opts);
+	}
+
+	TempDir dir_;
+	std::string pub_, text_, head_;
+	std::vector<std::string> lines_;
+};
+
+TEST_F(SampleLog, CleanLogVerifies)
+{
+	auto r = verify(text_);
+	EXPECT_TRUE(r.ok()) << r.problems.front().message;
+	EXPECT_EQ(r.entries, 5u);
+	EXPECT_EQ(r.seals, 2u);
+	EXPECT_EQ(r.unsealed, 0u);
+	EXPECT_EQ(r.records, lines_.size());
+	// The log on disk verifies through the AuditLog too.
+	AuditLogOptions opts;
+	opts.state_dir = dir_.path();
+	auto log = AuditLog::open(opts);
+	ASSERT_TRUE(log);
+	EXPECT_TRUE((*log)->verify().ok());
+}
+
+TEST_F(SampleLog, EveryByteFlipIsDetectedAndLocated)
+{
+	// Line (1-based) of each byte.
+	std::vector<std::size_t> line_of(text_.size());
+	std::size_t line = 1;
+	for (std::size_t i = 0; i < text_.size(); ++i) {
+		line_of[i] = line;
+		if (text_[i] == '\n')
+			++line;
+	}
+	std::size_t undetected = 0, unlocated = 0;
+	// Every byte flipped once; the bit flipped cycles so that digits, letters' case, hex
+	// digits and the high bit are all exercised.
+	static constexpr std::uint8_t kMasks[] = {0x01, 0x20, 0x80, 0x04, 0x10};
+	{
+		for (std::size_t i = 0; i < text_.size(); ++i) {
+			const std::uint8_t mask = kMasks[i % 5];
+			std::string t = text_;
+			t[i] = static_cast<char>(static_cast<std::uint8_t>(t[i]) ^ mask);
+			auto r = verify(t);
+			if (r.ok()) {
+				++undetected;
+				ADD_FAILURE() << "flip 0x" << std::hex << int(mask) << std::dec
+					      << " at byte " << i << " (line " << line_of[i]
+					      << ") not detected";
+				continue;
+			}
+			if (!problem_at_line(r, line_of[i]) && !problem_at_line(r, line_of[i] + 1))
+				++unlocated;
+		}
+	}
+	EXPECT_EQ(undetected, 0u);
+	EXPECT_EQ(unlocated, 0u);
+}
+
+TEST_F(SampleLog, EveryByteFlipOfTheHeadIsDetected)
+{
+	for (std::size_t i = 0; i < head_.size(); ++i) {
+		std::string h = head_;
+		h[i] = static_cast<char>(h[i] ^ 0x01);
+		EXPECT_FALSE(verify(text_, h).ok()) << "head byte " << i;
+	}
+}
+
+TEST_F(SampleLog, EveryDeletionIsDetectedAndLocated)
+{
+	for (std::size_t i = 0; i < lines_.size(); ++i) {
+		auto l = lines_;
+		l.erase(l.begin() + static_cast<long>(i));
+		auto r = verify(join_lines(l));
+		ASSERT_FALSE(r.ok()) << "deleting line " << i + 1;
+		if (i + 1 == lines_.size())
+			EXPECT_TRUE(mentions(r, "truncated")) << r.problems.front().message;
+		else if (i == 0)
+			EXPECT_TRUE(mentions(r, "records #0..0 deleted")) << r.problems.front().message;
+		else
+			EXPECT_TRUE(mentions(r, "record #" + std::to_string(i) +
+							" missing before this one (deleted)"))
+				<< "line " << i + 1 << ": " << r.problems.front().message;
+	}
+	// A block of records in the middle.
+	auto l = lines_;
+	l.erase(l.begin() + 2, l.begin() + 5);
+	auto r = verify(join_lines(l));
+	EXPECT_TRUE(mentions(r, "records #2..#4 missing")) << r.problems.front().message;
+	EXPECT_TRUE(problem_at_line(r, 3));
+}
+
+TEST_F(SampleLog, EveryReorderingIsDetected)
+{
+	for (std::size_t i = 0; i + 1 < lines_.size(); ++i) {
+		auto l = lines_;
+		std::swap(l[i], l[i + 1]);
+		auto r = verify(join_lines(l));
+		ASSERT_FALSE(r.ok()) << "swapping lines " << i + 1 << " and " << i + 2;
+		EXPECT_TRUE(mentions(r, "out of order")) << r.problems.front().message;
+		EXPECT_TRUE(problem_at_line(r, i + 1) || problem_at_line(r, i + 2));
+	}
+	// Moving a record far away.
+	auto l = lines_;
+	std::string moved = l[1];
+	l.erase(l.begin() + 1);
+	l.push_back(moved);
+	EXPECT_FALSE(verify(join_lines(l)).ok());
+}
+
+TEST_F(SampleLog, TruncationIsDetectedThroughTheSealedHead)
+{
+	for (std::size_t keep = 0; keep < lines_.size(); ++keep) {
+		std::vector<std::string> l(lines_.begin(), lines_.begin() + static_cast<long>(keep));
+		auto r = verify(join_lines(l));
+		ASSERT_FALSE(r.ok()) << "keeping " << keep << " lines";
+		EXPECT_TRUE(mentions(r, "log truncated")) << r.problems.front().message;
+	}
+	// Cut mid-line.
+	auto r = verify(text_.substr(0, text_.size() - 10));
+	EXPECT_TRUE(mentions(r, "incomplete record")) << r.problems.front().message;
+	// Removing the head as well is noticed: it must exist once the log has seals.
+	VerifyOptions no_head;
+	EXPECT_FALSE(verify_log_text(text_, pub_, no_head).ok());
+}
+
+TEST_F(SampleLog, RewrittenChainIsCaughtBySeals)
+{
+	// An attacker without the device key edits record #1 and recomputes every hash after it.
+	auto l = lines_;
+	std::string prev = genesis_hash();
+	bool edited = false;
+	for (auto &line : l) {
+		auto j = nlohmann::json::parse(line);
+		if (j["kind"] == "anchor")
+			continue;
+		if (j["seq"] == 1 && j["kind"] == "entry") {
+			j["target"]["value"] = "HIT999";
+			edited = true;
+		}
+		j["prev"] = prev;
+		j.erase("hash");
+		const std::string h = record_hash(prev, j.dump(-1, ' ', true));
+		j["hash"] = h;
+		line = j.dump(-1, ' ', true);
+		prev = h;
+	}
+	ASSERT_TRUE(edited);
+	auto r = verify(join_lines(l));
+	ASSERT_FALSE(r.ok());
+	EXPECT_TRUE(mentions(r, "seal invalid")) << r.problems.front().message;
+}
+
+TEST_F(SampleLog, ForeignKeyDoesNotVerify)
+{
+	auto other = crypto::ed25519_generate();
+	ASSERT_TRUE(other);
+	VerifyOptions opts;
+	opts.head_line = head_;
+	EXPECT_FALSE(verify_log_text(text_, other->public_pem, opts).ok());
+}
+
+TEST_F(SampleLog, PurgeLeavesASignedAnchorAndStillVerifies)
+{
+	AuditLogOptions opts;
+	opts.state_dir = dir_.path();
+	auto log = AuditLog::open(opts);
+	ASSERT_TRUE(log);
+	policy::Policy p = policy::strictest();
+	// No signed policy: nothing is purged, however short the built-in retention is.
+	auto none = (*log)->purge(p, Clock::now() + std::chrono::hours(24));
+	ASSERT_TRUE(none);
+	EXPECT_EQ(none->purged, 0u);
+
+	p.hash = std::string(64, 'b');
+	p.retention.audit_log = std::chrono::seconds(60);
+	p.retention.audit_log_minimum = std::chrono::hours(2);
+	// The minimum wins over a shorter audit_log: an hour from now nothing is old enough.
+	auto kept = (*log)->purge(p, Clock::now() + std::chrono::hours(1));
+	ASSERT_TRUE(kept);
+	EXPECT_EQ(kept->purged, 0u);
+
+	p.retention.audit_log_minimum = std::chrono::seconds(0);
+	auto stats = (*log)->purge(p, Clock::now() + std::chrono::hours(1));
+	ASSERT_TRUE(stats) << stats.error().message;
+	EXPECT_GT(stats->purged, 0u);
+	auto r = (*log)->verify();
+	EXPECT_TRUE(r.ok()) << r.problems.front().message;
+	EXPECT_EQ(r.purged, stats->purged);
+
+	const std::string text = read_file(AuditLog::log_path(dir_.path()));
+	auto lines = split_lines(text);
+	ASSERT_FALSE(lines.empty());
+	EXPECT_NE(lines[0].find("\"kind\":\"anchor\""), std::string::npos);
+	// The purged plates are gone from the file; the purge is itself recorded.
+	EXPECT_EQ(text.find("HIT1"), std::string::npos);
+	EXPECT_NE(text.find("audit.purge"), std::string::npos);
+	const std::string head = read_file(AuditLog::head_path(dir_.path()));
+
+	// Removing the anchor, or any byte of it changed, is detected.
+	auto without = lines;
+	without.erase(without.begin());
+	auto r2 = verify(join_lines(without), head);
+	EXPECT_FALSE(r2.ok());
+	EXPECT_TRUE(mentions(r2, "without a purge anchor")) << r2.problems.front().message;
+	for (std::size_t i = 0; i < lines[0].size(); ++i) {
+		auto l = lines;
+		l[0][i] = static_cast<char>(l[0][i] ^ 0x01);
+		EXPECT_FALSE(verify(join_lines(l), head).ok()) << "anchor byte " << i;
+	}
+	// A second purge keeps a cumulative count.
+	ASSERT_TRUE((*log)->append(E("status")));
+	auto again = (*log)->purge(p, Clock::now() + std::chrono::hours(2));
+	ASSERT_TRUE(again);
+	auto r3 = (*log)->verify();
+	EXPECT_TRUE(r3.ok()) << r3.problems.front().message;
+	EXPECT_EQ(r3.purged, stats->purged + again->purged);
+}
+
+TEST(AuditLog, ConcurrentWritersKeepOneChain)
+{
+	TempDir dir;
+	AuditLogOptions opts;
+	opts.state_dir = dir.path();
+	opts.seal_every = 16;
+	auto a = AuditLog::open(opts);
+	auto b = AuditLog::open(opts); // a second "process": its own cache and lock
+	ASSERT_TRUE(a && b);
+	std::vector<std::thread> threads;
+	for (int t = 0; t < 4; ++t)
+		threads.emplace_back([&, t] {
+			AuditLog &log = t % 2 ? **a : **b;
+			for (int i = 0; i < 25; ++i)
+				EXPECT_TRUE(log.append(E("status", "t" + std::to_string(t))));
+		});
+	for (auto &th : threads)
+		th.join();
+	a->reset();
+	b->reset();
+	auto log = AuditLog::open(opts);
+	ASSERT_TRUE(log);
+	auto r = (*log)->verify();
+	EXPECT_TRUE(r.ok()) << r.problems.front().message;
+	EXPECT_EQ(r.entries, 100u);
+	EXPECT_EQ(r.unsealed, 0u);
+}
+
+TEST(AuditLog, InterruptedWriteIsCutOffAndRecorded)
+{
+	TempDir dir;
+	AuditLogOptions opts;
+	opts.state_dir = dir.path();
+	{
+		auto log = AuditLog::open(opts);
+		ASSERT_TRUE(log);
+		ASSERT_TRUE((*log)->append(E("status")));
+	}
+	{
+		std::string text = read_file(AuditLog::log_path(dir.path()));
+		write_file(AuditLog::log_path(dir.path()), text + "{\"action\":\"sta");
+	}
+	auto log = AuditLog::open(opts);
+	ASSERT_TRUE(log);
+	auto r = (*log)->verify();
+	EXPECT_TRUE(r.ok()) << r.problems.front().message;
+	const std::string text = read_file(AuditLog::log_path(dir.path()));
+	EXPECT_NE(text.find("audit.recovered"), std::string::npos);
+}
+
+TEST(AuditLog, SealsByCountAndInterval)
+{
+	TempDir dir;
+	AuditLogOptions opts;
+	opts.state_dir = dir.path();
+	opts.seal_every = 3;
+	opts.seal_interval = std::chrono::seconds(3600);
+	auto log = AuditLog::open(opts);
+	ASSERT_TRUE(log);
+	for (int i = 0; i < 7; ++i)
+		ASSERT_TRUE((*log)->append(E("status")));
+	auto r = (*log)->verify();
+	EXPECT_EQ(r.seals, 2u);
+	EXPECT_EQ(r.unsealed, 1u);
+	ASSERT_TRUE((*log)->tick()); // interval not reached: no seal
+	EXPECT_EQ((*log)->verify().seals, 2u);
+
+	TempDir dir2;
+	opts.state_dir = dir2.path();
+	opts.seal_every = 1000;
+	opts.seal_interval = std::chrono::seconds(0);
+	auto log2 = AuditLog::open(opts);
+	ASSERT_TRUE(log2);
+	ASSERT_TRUE((*log2)->append(E("status")));
+	EXPECT_EQ((*log2)->verify().unsealed, 0u); // interval 0: sealed at once
+}
+
+TEST(AuditLog, DigestTargetsMustBeHex)
+{
+	TempDir dir;
+	AuditLogOptions opts;
+	opts.state_dir = dir.path();
+	auto log = AuditLog::open(opts);
+	ASSERT_TRUE(log);
+	EXPECT_FALSE((*log)->append(E("query", {}, AuditTarget::digest("AB12CDE"))));
+	EXPECT_FALSE((*log)->append(E("query", {}, AuditTarget::digest(std::string(64, 'G')))));
+	EXPECT_FALSE((*log)->append(E("")));
+	EXPECT_TRUE((*log)->append(E("query", {}, AuditTarget::digest(std::string(64, 'c')))));
+	EXPECT_EQ(read_file(AuditLog::log_path(dir.path())).find("AB12CDE"), std::string::npos);
+}
+
+TEST(AuditLog, LogDeletedButHeadKeptIsReported)
+{
+	TempDir dir;
+	AuditLogOptions opts;
+	opts.state_dir = dir.path();
+	{
+		auto log = AuditLog::open(opts);
+		ASSERT_TRUE(log);
+		ASSERT_TRUE((*log)->append(E("status")));
+	}
+	const std::string head = read_file(AuditLog::head_path(dir.path()));
+	auto pub = DeviceIdentity::load_public(dir.path());
+	ASSERT_TRUE(pub);
+	VerifyOptions o;
+	o.head_line = head;
+	auto r = verify_log_text("", *pub, o);
+	EXPECT_FALSE(r.ok());
+	EXPECT_TRUE(mentions(r, "log truncated"));
+}
+
+TEST(Times, FormatAndParseRoundTrip)
+{
+	const auto t = TimePoint(std::chrono::milliseconds(1764170645123));
+	EXPECT_EQ(format_time(t), "2025-11-26T15:24:05.123Z");
+	auto p = parse_time("2025-11-26T15:24:05.123Z");
+	ASSERT_TRUE(p);
+	EXPECT_EQ(*p, t);
+	auto d = parse_time("2025-11-26");
+	ASSERT_TRUE(d);
+	EXPECT_EQ(format_time(*d), "2025-11-26T00:00:00.000Z");
+	EXPECT_EQ(*parse_time("24h", t), t - std::chrono::hours(24));
+	EXPECT_EQ(*parse_time("@1764170645"), TimePoint(std::chrono::seconds(1764170645)));
+	EXPECT_FALSE(parse_time("yesterday"));
+	EXPECT_FALSE(parse_time("2025-13-01"));
+	EXPECT_FALSE(parse_time("2025-11-26T15:24:05"));
+}
+
+TEST(DeviceIdentity, CreatedOnceOwnerOnlyAndStable)
+{
+	TempDir dir;
+	auto a = DeviceIdentity::load_or_create(dir.path());
+	ASSERT_TRUE(a) << a.error().message;
+	struct stat st {};
+	ASSERT_EQ(::stat(DeviceIdentity::key_path(dir.path()).c_str(), &st), 0);
+	EXPECT_EQ(st.st_mode & 0777, 0600u);
+	ASSERT_EQ(::stat((dir.path() / "device").c_str(), &st), 0);
+	EXPECT_EQ(st.st_mode & 077, 0u);
+	auto b = DeviceIdentity::load_or_create(dir.path());
+	ASSERT_TRUE(b);
+	EXPECT_EQ((*a)->key_id(), (*b)->key_id());
+	EXPECT_EQ(read_file(DeviceIdentity::pub_path(dir.path())), (*a)->public_pem());
+	auto sig = (*a)->sign("message");
+	ASSERT_TRUE(sig);
+	EXPECT_TRUE(crypto::ed25519_verify((*b)->public_pem(), "message", 7, *sig));
+
+	// A key readable by others is refused; a device.pub that does not match is refused.
+	::chmod(DeviceIdentity::key_path(dir.path()).c_str(), 0644);
+	EXPECT_FALSE(DeviceIdentity::load(dir.path()));
+	::chmod(DeviceIdentity::key_path(dir.path()).c_str(), 0600);
+	auto other = crypto::ed25519_generate();
+	write_file(DeviceIdentity::pub_path(dir.path()), other->public_pem);
+	EXPECT_FALSE(DeviceIdentity::load(dir.path()));
+}
+
+} // namespace
+} // namespace lethe::audit
