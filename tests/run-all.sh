@@ -48,7 +48,8 @@ if [[ $cross == 1 ]]; then
   step "arm64 sysroot"
   bash toolchains/make-sysroot-arm64.sh "$cache/sysroot-arm64"
   step "arm64 cross build"
-  cmake --preset aarch64 -DLETHE_SYSROOT="$cache/sysroot-arm64" "${launcher[@]}" >/dev/null
+  export LETHE_SYSROOT=$cache/sysroot-arm64
+  cmake --preset aarch64 -DLETHE_SYSROOT="$LETHE_SYSROOT" "${launcher[@]}" >/dev/null
   cmake --build --preset aarch64 -j "$jobs"
   step "arm64 tests under qemu-user"
   # qemu-user runs ~7x slower than native: tests labelled `slow` run natively only.
