@@ -4,6 +4,7 @@
 #
 #   1. debug preset (ASan+UBSan, warnings as errors): build, run the whole suite under ctest;
 #   2. release preset: build what ships (and what benchmarks measure);
+#      then build the .deb and test install, upgrade and purge with dpkg (as root);
 #   3. aarch64: cross-compile against a private Debian arm64 sysroot and run the unit tests
 #      under qemu-user (skip with --no-cross or LETHE_NO_CROSS=1).
 # Caches (ccache, the arm64 sysroot) live in /var/cache/lethe when writable, else build/.
@@ -43,6 +44,12 @@ ctest --preset debug -j "$jobs" --timeout 600
 step "release build"
 cmake --preset release "${launcher[@]}" >/dev/null
 cmake --build --preset release -j "$jobs"
+if [[ $(id -u) -eq 0 ]]; then
+  step "package: install, upgrade, purge"
+  bash tests/package-test.sh build/release
+else
+  step "package test skipped (needs root)"
+fi
 
 if [[ $cross == 1 ]]; then
   step "arm64 sysroot"
@@ -54,6 +61,8 @@ if [[ $cross == 1 ]]; then
   step "arm64 tests under qemu-user"
   # qemu-user runs ~7x slower than native: tests labelled `slow` run natively only.
   (cd build/aarch64 && ctest -j "$jobs" --timeout 900 --output-on-failure -LE slow)
+  step "arm64 package"
+  (cd build/aarch64 && cpack -G DEB >/dev/null && ls lethe_*_arm64.deb)
 fi
 
 step "all done"
