@@ -50,8 +50,19 @@ Result<json> verify_document(std::string_view text, std::string_view domain,
 	if (!trusted_id)
 		return make_error(-EINVAL, "trusted device key unusable: " +
 						   trusted_id.error().message);
+	for (const auto &[k, v] : sigobj.items())
+		if (k != "alg" && k != "key_id" && k != "public_key" && k != "sig")
+			return make_error(-EBADMSG, "unknown signature field '" + k + "'");
 	if (str_field(sigobj, "alg") != "ed25519")
 		return make_error(-EBADMSG, "unsupported signature algorithm");
+	// The embedded public key is for convenience; it must be the trusted key (so that an
+	// altered copy of it is an altered document).
+	if (sigobj.contains("public_key")) {
+		auto embedded = crypto::ed25519_key_id(str_field(sigobj, "public_key"));
+		if (!embedded || *embedded != *trusted_id)
+			return make_error(-EBADMSG, "the embedded public key is not the trusted "
+						    "device key (modified)");
+	}
 	if (str_field(sigobj, "key_id") != *trusted_id)
 		return make_error(-EPERM, "signed by device key " + str_field(sigobj, "key_id") +
 						  ", not the trusted device key " + *trusted_id);
