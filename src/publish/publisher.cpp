@@ -202,7 +202,11 @@ Publisher::Stats Publisher::stats() const
 bool Publisher::wait_until_empty(std::chrono::milliseconds timeout) const
 {
 	const auto deadline = Clock::now() + timeout;
-	while (outbox_.depth() != 0) {
+	const auto busy = [this] {
+		std::lock_guard lock(mutex_);
+		return !inflight_.empty();
+	};
+	while (outbox_.depth() != 0 || busy()) {
 		if (Clock::now() > deadline)
 			return false;
 		std::this_thread::sleep_for(5ms);
@@ -361,11 +365,11 @@ void Publisher::on_publish(struct mosquitto *, void *obj, int mid, int rc,
 			return;
 		}
 		key = it->second;
-		self->inflight_.erase(it);
-		self->maybe_pending_ = true;
 	}
 	auto s = self->outbox_.remove(key.first, key.second);
 	std::lock_guard lock(self->mutex_);
+	self->inflight_.erase(mid);
+	self->maybe_pending_ = true;
 	if (!s)
 		self->stats_.last_error = s.error().message;
 	else

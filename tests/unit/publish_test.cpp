@@ -86,6 +86,21 @@ std::vector<std::string> hit_ids(const MqttSubscriber &sub)
 	return ids;
 }
 
+/// Wait until the distinct hit event ids received cover `want`; returns them.
+std::set<std::string> wait_unique(const MqttSubscriber &sub, std::size_t want,
+				  std::chrono::milliseconds timeout)
+{
+	const auto deadline = std::chrono::steady_clock::now() + timeout;
+	std::set<std::string> unique;
+	for (;;) {
+		const auto ids = hit_ids(sub);
+		unique = std::set<std::string>(ids.begin(), ids.end());
+		if (unique.size() >= want || std::chrono::steady_clock::now() > deadline)
+			return unique;
+		std::this_thread::sleep_for(20ms);
+	}
+}
+
 struct Rig {
 	TempDir dir;
 	std::unique_ptr<FileOutboxKeys> keys;
@@ -243,10 +258,7 @@ TEST(Publish, BrokerOutageLosesNothing)
 	EXPECT_FALSE(pub->stats().connected);
 	ASSERT_TRUE(broker.start()) << broker.log_text();
 	ASSERT_TRUE(pub->wait_until_empty(15s)) << pub->stats().last_error;
-	ASSERT_TRUE(sub.wait_for(sent.size(), 15s)) << sub.count();
-	const auto ids = hit_ids(sub);
-	const std::set<std::string> unique(ids.begin(), ids.end());
-	EXPECT_EQ(unique, sent); // every hit, each once after dedupe by event id
+	EXPECT_EQ(wait_unique(sub, sent.size(), 15s), sent); // every hit, each once after dedupe by event id
 	EXPECT_GE(pub->stats().connects, 2u);
 }
 
@@ -309,16 +321,7 @@ TEST(Publish, KilledMidPublishIsDeliveredAfterRestart)
 	auto pub = std::move(Publisher::create(config(broker), *rig.outbox, allow(broker))).value();
 	pub->start();
 	ASSERT_TRUE(pub->wait_until_empty(15s)) << pub->stats().last_error;
-	const auto deadline = std::chrono::steady_clock::now() + 10s;
-	std::set<std::string> unique;
-	while (std::chrono::steady_clock::now() < deadline) {
-		const auto ids = hit_ids(sub);
-		unique = std::set<std::string>(ids.begin(), ids.end());
-		if (unique.size() >= expected.size())
-			break;
-		std::this_thread::sleep_for(20ms);
-	}
-	EXPECT_EQ(unique, expected);
+	EXPECT_EQ(wait_unique(sub, expected.size(), 10s), expected);
 	// The killed publisher's last will announced it offline.
 	bool offline = false;
 	for (const auto &m : sub.messages())
