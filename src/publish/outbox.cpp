@@ -89,6 +89,22 @@ Result<crypto::SecretBytes> FileOutboxKeys::key(std::uint64_t epoch)
 	return key_;
 }
 
+Result<std::pair<std::uint64_t, crypto::SecretBytes>> KeyStoreOutboxKeys::current()
+{
+	auto k = keys_.current(store::purpose::kOutbox, std::chrono::system_clock::now(), rotation_);
+	if (!k)
+		return k.error();
+	return std::pair<std::uint64_t, crypto::SecretBytes>{k->info.epoch, std::move(k->key)};
+}
+
+Result<crypto::SecretBytes> KeyStoreOutboxKeys::key(std::uint64_t epoch)
+{
+	auto k = keys_.get(store::purpose::kOutbox, epoch);
+	if (!k)
+		return k.error();
+	return std::move(k->key);
+}
+
 Result<std::unique_ptr<Outbox>> Outbox::open(const std::filesystem::path &path, OutboxKeys &keys)
 {
 	std::unique_ptr<Outbox> o(new Outbox());

@@ -18,6 +18,7 @@
 
 #include "lethe/common/crypto.h"
 #include "lethe/common/result.h"
+#include "lethe/store/key_store.h"
 
 struct sqlite3;
 
@@ -47,6 +48,22 @@ public:
 
 private:
 	crypto::SecretBytes key_;
+};
+
+/// The production provider: the store's KeyStore, purpose "outbox", epochs of `rotation`
+/// (the policy's retention.key_rotation). An outbox epoch key may be destroyed once its
+/// epoch ended more than retention.outbox ago: every entry sealed under it has expired.
+class KeyStoreOutboxKeys : public OutboxKeys
+{
+public:
+	KeyStoreOutboxKeys(store::KeyStore &keys, std::chrono::seconds rotation)
+		: keys_(keys), rotation_(rotation) {}
+	Result<std::pair<std::uint64_t, crypto::SecretBytes>> current() override;
+	Result<crypto::SecretBytes> key(std::uint64_t epoch) override;
+
+private:
+	store::KeyStore &keys_;
+	std::chrono::seconds rotation_;
 };
 
 class Outbox
