@@ -18,6 +18,7 @@
 
 #include "lethe/audit/audit_log.h"
 #include "lethe/common/log.h"
+#include "lethe/config/config.h"
 
 namespace lethe::audit {
 
@@ -267,6 +268,17 @@ Result<RoleMap> RoleMap::parse(std::string_view toml_text, std::string_view sour
 		if (!st)
 			return st.error();
 	}
+	return map;
+}
+
+RoleMap RoleMap::from_config(const config::Roles &roles)
+{
+	RoleMap map;
+	map.technician = roles.technician;
+	map.privacy_officer = roles.privacy_officer;
+	map.investigator = roles.investigator;
+	map.organisation = roles.organisation;
+	map.purpose_codes = roles.purpose_codes;
 	return map;
 }
 

@@ -19,6 +19,7 @@ int run_hits(int argc, char **argv)
 	std::string purpose, case_number, since_text;
 	std::string state_dir = default_state_dir();
 	std::string config = default_config_path();
+	std::string trust = default_trust_dir();
 	bool as_json = false;
 	auto *list = app.add_subcommand("list", "List stored hit records");
 	list->add_option("--purpose", purpose, "Purpose code (required)");
@@ -28,6 +29,8 @@ int run_hits(int argc, char **argv)
 		->envname("LETHE_STATE_DIR");
 	list->add_option("--config", config, "Configuration with the [roles] table")
 		->envname("LETHE_CONFIG");
+	list->add_option("--trust", trust, "Trusted officers' keys, for the policy in force")
+		->envname("LETHE_TRUST_DIR");
 	list->add_flag("--json", as_json, "Machine-readable output");
 	try {
 		app.parse(argc, argv);
@@ -40,7 +43,7 @@ int run_hits(int argc, char **argv)
 		std::fprintf(stderr, "lethe hits list: %s\n", since.error().message.c_str());
 		return kExitUsage;
 	}
-	auto access = LocalAccess::open(state_dir, config);
+	auto access = LocalAccess::open(state_dir, config, trust);
 	if (!access) {
 		std::fprintf(stderr, "lethe hits list: %s\n", access.error().message.c_str());
 		return kExitFailure;

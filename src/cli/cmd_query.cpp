@@ -22,6 +22,7 @@ int run_query(int argc, char **argv)
 	std::string plate, purpose, case_number, since_text;
 	std::string state_dir = default_state_dir();
 	std::string config = default_config_path();
+	std::string trust = default_trust_dir();
 	bool as_json = false;
 	app.add_option("--plate", plate, "Plate to look for")->required();
 	app.add_option("--purpose", purpose, "Purpose code (required)");
@@ -32,6 +33,8 @@ int run_query(int argc, char **argv)
 		->envname("LETHE_STATE_DIR");
 	app.add_option("--config", config, "Configuration with the [roles] table")
 		->envname("LETHE_CONFIG");
+	app.add_option("--trust", trust, "Trusted officers' keys, for the policy in force")
+		->envname("LETHE_TRUST_DIR");
 	app.add_flag("--json", as_json, "Machine-readable output");
 	try {
 		app.parse(argc, argv);
@@ -47,7 +50,7 @@ int run_query(int argc, char **argv)
 		std::fprintf(stderr, "lethe query: %s\n", since.error().message.c_str());
 		return kExitUsage;
 	}
-	auto access = LocalAccess::open(state_dir, config);
+	auto access = LocalAccess::open(state_dir, config, trust);
 	if (!access) {
 		crypto::wipe(plate);
 		std::fprintf(stderr, "lethe query: %s\n", access.error().message.c_str());

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "lethe/policy/store.h"
+
 namespace lethe::cli {
 
 std::string default_state_dir()
@@ -19,10 +21,16 @@ std::string default_config_path()
 	return env && *env ? env : "/etc/lethe/lethed.toml";
 }
 
-policy::Policy policy_in_force(const std::filesystem::path &state_dir)
+std::string default_trust_dir()
 {
-	(void)state_dir; // wired to the PolicyStore once it lands on main
-	return policy::strictest();
+	const char *env = std::getenv("LETHE_TRUST_DIR");
+	return env && *env ? env : "/etc/lethe/trust";
+}
+
+policy::Policy policy_in_force(const std::filesystem::path &state_dir,
+			       const std::filesystem::path &trust_dir)
+{
+	return policy::load_effective(state_dir, trust_dir).policy;
 }
 
 Result<std::vector<SightingRow>> find_sightings(const std::filesystem::path &state_dir,
@@ -46,7 +54,8 @@ Result<std::vector<HitRow>> list_hits(const std::filesystem::path &state_dir,
 }
 
 Result<std::unique_ptr<LocalAccess>> LocalAccess::open(const std::filesystem::path &state_dir,
-						       const std::filesystem::path &config)
+						       const std::filesystem::path &config,
+						       const std::filesystem::path &trust_dir)
 {
 	auto map = audit::RoleMap::load(config);
 	if (!map)
@@ -60,7 +69,7 @@ Result<std::unique_ptr<LocalAccess>> LocalAccess::open(const std::filesystem::pa
 	access->roles = std::move(map.value());
 	access->who = audit::local_principal(access->roles);
 	access->log = std::move(log.value());
-	access->policy = policy_in_force(state_dir);
+	access->policy = policy_in_force(state_dir, trust_dir);
 	access->authorizer = std::make_unique<audit::Authorizer>(access->roles, *access->log);
 	return access;
 }

@@ -19,6 +19,8 @@ namespace lethe::cli {
 [[nodiscard]] std::string default_state_dir();
 /// $LETHE_CONFIG or /etc/lethe/lethed.toml (its [roles] table maps groups to roles).
 [[nodiscard]] std::string default_config_path();
+/// $LETHE_TRUST_DIR or /etc/lethe/trust (trusted officers' keys, for the policy in force).
+[[nodiscard]] std::string default_trust_dir();
 
 /// The caller (local unix credentials), the audit log and the policy in force, for a CLI
 /// path that acts on the state directory itself rather than through the daemon.
@@ -30,14 +32,17 @@ struct LocalAccess {
 	std::unique_ptr<audit::Authorizer> authorizer;
 
 	[[nodiscard]] static Result<std::unique_ptr<LocalAccess>>
-	open(const std::filesystem::path &state_dir, const std::filesystem::path &config);
+	open(const std::filesystem::path &state_dir, const std::filesystem::path &config,
+	     const std::filesystem::path &trust_dir = default_trust_dir());
 
 	/// authorize() and print the refusal to stderr; true if granted (role in *granted).
 	[[nodiscard]] bool check(const audit::AccessRequest &request, audit::Role *granted);
 };
 
-/// The policy in force for state_dir (the built-in strictest until one is installed).
-[[nodiscard]] policy::Policy policy_in_force(const std::filesystem::path &state_dir);
+/// The policy in force for state_dir (policy::load_effective: the built-in strictest unless
+/// valid signed policies are installed).
+[[nodiscard]] policy::Policy policy_in_force(const std::filesystem::path &state_dir,
+					     const std::filesystem::path &trust_dir);
 
 /// Where and when a plate was seen (a retro-hit answer).
 struct SightingRow {

@@ -20,6 +20,10 @@
 #include "lethe/common/result.h"
 #include "lethe/policy/policy.h"
 
+namespace lethe::config {
+struct Roles;
+} // namespace lethe::config
+
 namespace lethe::audit {
 
 class AuditLog;
@@ -91,6 +95,8 @@ struct RoleMap {
 	/// in [roles] and bad values are errors naming source:line.
 	[[nodiscard]] static Result<RoleMap> parse(std::string_view toml_text,
 						   std::string_view source = "config");
+	/// From lethed's parsed configuration (config::Config::roles).
+	[[nodiscard]] static RoleMap from_config(const config::Roles &roles);
 	/// Load from a configuration file. Refused if the file is writable by anyone but its
 	/// owner, or owned by someone other than root or the current user (a role map anyone
 	/// can edit grants anything). A missing file gives the defaults above.

@@ -94,6 +94,8 @@ struct Roles {
 	std::vector<std::string> technician{"lethe-tech"};
 	std::vector<std::string> privacy_officer{"lethe-privacy"};
 	std::vector<std::string> investigator{"lethe-investigator"};
+	std::string organisation;                ///< ≤ 128 chars; recorded in every audit entry
+	std::vector<std::string> purpose_codes;  ///< accepted purpose codes; empty = any well-formed
 };
 
 struct Config {
