@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Hot-list CSV import: strict RFC 4180 parsing of NCIC-style records with line-numbered errors.
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+#include <cstdio>
+
+#include "lethe/hotlist/hotlist.h"
+
+namespace lethe::hotlist {
+
+namespace {
+
+Error line_error(std::size_t line, const std::string &what)
+{
+	return make_error(-EINVAL, "line " + std::to_string(line) + ": " + what);
+}
+
+/// Split one logical CSV record starting at pos (may span lines inside quotes).
+/// Advances pos past the record's line end; counts consumed newlines in lines.
+Result<std::vector<std::string>> split_record(std::string_view text, std::size_t &pos,
+					      std::size_t line, std::size_t &lines)
+{
+	std::vector<std::string> fields;
+	std::string field;
+	bool quoted = false;
+	bool was_quoted = false;
+	lines = 1;
+	while (pos < text.size()) {
+		const char c = text[pos++];
+		if (quoted) {
+			if (c == '"') {
+				if (pos < text.size() && text[pos] == '"') {
+					field += '"';
+					++pos;
+				} else {
+					quoted = false;
+				}
+			} else {
+				if (c == '\n')
+					++lines;
+				field += c;
+			}
+			continue;
+		}
+		if (c == '"') {
+			if (!field.empty() || was_quoted)
+				return line_error(line, "field " + std::to_string(fields.size() + 1) +
+								": quote inside an unquoted field");
+			quoted = was_quoted = true;
+		} else if (c == ',') {
+			fields.push_back(std::move(field));
+			field.clear();
+			was_quoted = false;
+		} else if (c == '\r' && pos < text.size() && text[pos] == '\n') {
+			continue;
+		} else if (c == '\n') {
+			fields.push_back(std::move(field));
+			return fields;
+		} else {
+			if (was_quoted)
+				return line_error(line, "field " + std::to_string(fields.size() + 1) +
+								": text after a closing quote");
+			field += c;
+		}
+	}
+	if (quoted)
+		return line_error(line, "unterminated quoted field");
+	fields.push_back(std::move(field));
+	return fields;
+}
+
+bool valid_token(std::string_view s, bool allow_upper)
+{
+	if (s.empty() || s.size() > 64)
+		return false;
+	return std::all_of(s.begin(), s.end(), [&](char c) {
+		return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		       c == '.' || (allow_upper && c >= 'A' && c <= 'Z');
+	});
+}
+
+bool printable(std::string_view s)
+{
+	return std::all_of(s.begin(), s.end(),
+			   [](char c) { return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f; });
+}
+
+} // namespace
+
+Result<TimePoint> parse_utc(std::string_view text)
+{
+	int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+	const std::string t(text);
+	char tail = 0;
+	if (t.size() == 10) {
+		if (std::sscanf(t.c_str(), "%4d-%2d-%2d%c", &y, &mo, &d, &tail) != 3)
+			return make_error(-EINVAL, "bad date '" + t + "' (want YYYY-MM-DD)");
+	} else if (t.size() == 20 && t[10] == 'T' && t[19] == 'Z') {
+		if (std::sscanf(t.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ%c", &y, &mo, &d, &h, &mi, &s,
+				&tail) != 6)
+			return make_error(-EINVAL, "bad time '" + t + "' (want YYYY-MM-DDTHH:MM:SSZ)");
+	} else {
+		return make_error(-EINVAL,
+				  "bad time '" + t + "' (want YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, UTC)");
+	}
+	if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	    s > 60)
+		return make_error(-EINVAL, "time out of range '" + t + "'");
+	std::tm tm{};
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = s;
+	const time_t tt = timegm(&tm);
+	std::tm check{};
+	gmtime_r(&tt, &check);
+	if (check.tm_mday != d || check.tm_mon != mo - 1)
+		return make_error(-EINVAL, "no such date '" + t + "'");
+	return std::chrono::system_clock::from_time_t(tt);
+}
+
+std::string format_utc(TimePoint t)
+{
+	const time_t tt = std::chrono::system_clock::to_time_t(t);
+	std::tm tm{};
+	gmtime_r(&tt, &tm);
+	char buf[32];
+	std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+std::string normalise(std::string_view text)
+{
+	std::string out;
+	out.reserve(text.size());
+	for (char c : text) {
+		if (c >= 'a' && c <= 'z')
+			out += static_cast<char>(c - 'a' + 'A');
+		else if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+			out += c;
+		else if (c == ' ' || c == '-' || c == '.')
+			continue;
+		else {
+			crypto::wipe(out);
+			return {};
+		}
+	}
+	if (out.size() > kMaxPlateLength) {
+		crypto::wipe(out);
+		return {};
+	}
+	return out;
+}
+
+std::string confusion_canonical(std::string_view normalised)
+{
+	std::string out(normalised);
+	for (char &c : out) {
+		switch (c) {
+		case 'O':
+		case 'D':
+			c = '0';
+			break;
+		case 'I':
+			c = '1';
+			break;
+		case 'B':
+			c = '8';
+			break;
+		case 'S':
+			c = '5';
+			break;
+		case 'Z':
+			c = '2';
+			break;
+		case 'G':
+			c = '6';
+			break;
+		default:
+			break;
+		}
+	}
+	return out;
+}
+
+Result<std::vector<Entry>> parse_csv(std::string_view text, const policy::HotlistRules &rules)
+{
+	std::vector<Entry> entries;
+	std::size_t pos = 0;
+	std::size_t line = 1;
+	bool header_seen = false;
+	while (pos < text.size()) {
+		// Comments and blank lines.
+		if (text[pos] == '#' || text[pos] == '\n' || text[pos] == '\r') {
+			const std::size_t eol = text.find('\n', pos);
+			pos = eol == std::string_view::npos ? text.size() : eol + 1;
+			++line;
+			continue;
+		}
+		std::size_t lines = 1;
+		auto rec = split_record(text, pos, line, lines);
+		if (!rec)
+			return rec.error();
+		auto &f = *rec;
+		const std::size_t here = line;
+		line += lines;
+		if (!header_seen) {
+			std::string joined;
+			for (std::size_t i = 0; i < f.size(); ++i)
+				joined += (i ? "," : "") + f[i];
+			if (joined != kCsvHeader)
+				return line_error(here, "header must be '" + std::string(kCsvHeader) +
+								"', got '" + joined + "'");
+			header_seen = true;
+			continue;
+		}
+		if (f.size() != 8)
+			return line_error(here, "expected 8 fields, got " + std::to_string(f.size()));
+		Entry e;
+		e.plate = normalise(f[0]);
+		if (e.plate.size() < 2)
+			return line_error(here, "plate: want 2 to " + std::to_string(kMaxPlateLength) +
+							" letters/digits (spaces, '-' and '.' ignored)");
+		crypto::wipe(f[0]);
+		if (!f[1].empty() && !valid_token(f[1], true))
+			return line_error(here, "region '" + f[1] + "': want letters, digits, '-'");
+		e.region = f[1];
+		if (!valid_token(f[2], true))
+			return line_error(here, "list_id '" + f[2] +
+							"': want 1-64 of [A-Za-z0-9._-]");
+		e.list_id = f[2];
+		if (!valid_token(f[3], false))
+			return line_error(here, "category '" + f[3] + "': want 1-64 of [a-z0-9._-]");
+		if (std::find(rules.categories.begin(), rules.categories.end(), f[3]) ==
+		    rules.categories.end())
+			return line_error(here, "category '" + f[3] + "' is not allowed by the policy");
+		e.category = f[3];
+		if (f[4].size() > 256 || !printable(f[4]))
+			return line_error(here, "reason: at most 256 printable characters");
+		e.reason = f[4];
+		auto entered = parse_utc(f[5]);
+		if (!entered)
+			return line_error(here, "entered: " + entered.error().message);
+		e.entered = *entered;
+		if (!f[6].empty()) {
+			auto expires = parse_utc(f[6]);
+			if (!expires)
+				return line_error(here, "expires: " + expires.error().message);
+			if (*expires <= e.entered)
+				return line_error(here, "expires is not after entered");
+			e.expires = *expires;
+		}
+		if (f[7].size() > 64 || !printable(f[7]))
+			return line_error(here, "agency_ref: at most 64 printable characters");
+		e.agency_ref = f[7];
+		entries.push_back(std::move(e));
+	}
+	if (!header_seen)
+		return make_error(-EINVAL, "line 1: empty list (no header '" +
+						   std::string(kCsvHeader) + "')");
+	return entries;
+}
+
+} // namespace lethe::hotlist
