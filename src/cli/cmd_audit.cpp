@@ -263,6 +263,30 @@ int run_verify_export(const std::string &trust_device, const std::string &file, 
 	return check->chain.ok() ? kExitOk : kExitFailure;
 }
 
+int run_verify_report(const std::string &trust_device, const std::string &file)
+{
+	auto pub = read_text(trust_device);
+	if (!pub) {
+		std::fprintf(stderr, "lethe audit verify-report: %s\n",
+			     pub.error().message.c_str());
+		return kExitUsage;
+	}
+	auto text = read_text(file);
+	if (!text) {
+		std::fprintf(stderr, "lethe audit verify-report: %s\n",
+			     text.error().message.c_str());
+		return kExitFailure;
+	}
+	auto report = audit::verify_report(*text, *pub);
+	if (!report) {
+		std::printf("report FAILED: %s\n", report.error().message.c_str());
+		return kExitFailure;
+	}
+	std::printf("report signature OK (device key %s)\n",
+		    crypto::ed25519_key_id(*pub).value().c_str());
+	return kExitOk;
+}
+
 int run_audit(int argc, char **argv)
 {
 	CLI::App app{"Check and export the tamper-evident audit log", "lethe audit"};
@@ -299,6 +323,11 @@ int run_audit(int argc, char **argv)
 	vexp->add_option("FILE", file, "Export file")->required();
 	vexp->add_flag("--json", as_json, "Machine-readable output");
 
+	auto *vrep = app.add_subcommand(
+		"verify-report", "Check a signed retention report (`lethe retention report --signed`)");
+	vrep->add_option("--trust-device", trust_device, "The device's device.pub")->required();
+	vrep->add_option("FILE", file, "Signed report")->required();
+
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &e) {
@@ -308,6 +337,8 @@ int run_audit(int argc, char **argv)
 		return run_verify(state_dir, config, trust_device, as_json);
 	if (*exp)
 		return run_export(state_dir, config, since, until, out, recipient);
+	if (*vrep)
+		return run_verify_report(trust_device, file);
 	return run_verify_export(trust_device, file, as_json);
 }
 

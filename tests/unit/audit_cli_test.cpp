@@ -263,3 +263,48 @@ TEST_F(AuditCli, UsageAndMissingState)
 
 } // namespace
 } // namespace lethe::test
+
+namespace lethe::test {
+namespace {
+
+TEST(SignedReport, SignedByTheDeviceAndAlterationsFail)
+{
+	TempDir dir;
+	auto id = audit::DeviceIdentity::load_or_create(dir.path());
+	ASSERT_TRUE(id);
+	nlohmann::json report = {{"counts", {{"nonhit_digest", 12}, {"hit_record", 1}}},
+				 {"longest_nonhit_lifetime_s", 180},
+				 {"policies", {{{"id", "nh"}, {"version", 3}}}}};
+	auto signed_text = audit::sign_report(**id, report);
+	ASSERT_TRUE(signed_text);
+	auto back = audit::verify_report(*signed_text, (*id)->public_pem());
+	ASSERT_TRUE(back) << back.error().message;
+	EXPECT_EQ(*back, report);
+
+	std::string altered = *signed_text;
+	altered.replace(altered.find("180"), 3, "179");
+	EXPECT_FALSE(audit::verify_report(altered, (*id)->public_pem()));
+	// A signed export is not a signed report (domain separation), nor the other way round.
+	EXPECT_FALSE(audit::verify_export(*signed_text, (*id)->public_pem()));
+	// Another device's key.
+	TempDir other;
+	auto id2 = audit::DeviceIdentity::load_or_create(other.path());
+	EXPECT_FALSE(audit::verify_report(*signed_text, (*id2)->public_pem()));
+
+	// The CLI check.
+	const auto f = dir / "report.json";
+	write_file(f, *signed_text);
+	const std::string pub = audit::DeviceIdentity::pub_path(dir.path()).string();
+	auto ok = run_command(std::string(LETHE_CLI_PATH) + " audit verify-report --trust-device " +
+				      pub + " " + f.string(),
+			      true);
+	EXPECT_EQ(ok.status, 0) << ok.output;
+	write_file(f, altered);
+	auto bad = run_command(std::string(LETHE_CLI_PATH) +
+				       " audit verify-report --trust-device " + pub + " " + f.string(),
+			       true);
+	EXPECT_EQ(bad.status, 1) << bad.output;
+}
+
+} // namespace
+} // namespace lethe::test
