@@ -340,9 +340,9 @@ void Publisher::on_disconnect(struct mosquitto *, void *obj, int rc, const mqtt5
 {
 	auto *self = static_cast<Publisher *>(obj);
 	std::lock_guard lock(self->mutex_);
-	if (self->stats_.connected) {
-		LOG(Publish, Warning) << "disconnected from " << self->config_.broker() << " (" << rc
-				      << ")";
+	if (self->stats_.connected && rc != 0) {
+		LOG(Publish, Warning) << "lost connection to " << self->config_.broker() << " ("
+				      << mosquitto_strerror(rc) << ")";
 	}
 	self->stats_.connected = false;
 	self->inflight_.clear();
