@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/local_access.h"
 #include "lethe/common/atomic_file.h"
 #include "lethe/common/crypto.h"
 #include "lethe/hotlist/store.h"
@@ -157,8 +158,16 @@ int install(const std::string &trust, const std::string &state, const std::strin
 							      : "invalid-payload";
 		std::fprintf(stderr, "lethe hotlist install: %s: refused (%s): %s (nothing changed)\n",
 			     file.c_str(), why, il.error().message.c_str());
+		record_local(state, "hotlist.install",
+			     audit::AuditTarget::object(std::filesystem::path(file).filename().string()),
+			     audit::Outcome::Refused, std::string("refused (") + why + ")",
+			     eff.policy.hash);
 		return kExitFailure;
 	}
+	record_local(state, "hotlist.install",
+		     audit::AuditTarget::object(il->info.id + " v" +
+						std::to_string(il->info.version)),
+		     audit::Outcome::Success, {}, eff.policy.hash);
 	std::printf("installed hot list %s v%llu: %zu entries, compiled to keyed digests (list key "
 		    "%s); the plaintext list is not kept\n",
 		    il->info.id.c_str(), static_cast<unsigned long long>(il->info.version),

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/local_access.h"
 #include "lethe/common/atomic_file.h"
 #include "lethe/common/crypto.h"
 #include "lethe/policy/bundle.h"
@@ -198,10 +199,16 @@ int install(const std::string &trust, const std::string &state, const std::strin
 	if (!p) {
 		std::fprintf(stderr, "lethe policy install: %s: %s (nothing changed)\n", file.c_str(),
 			     p.refusal().describe().c_str());
+		record_local(state, "policy.install",
+			     audit::AuditTarget::object(fs::path(file).filename().string()),
+			     audit::Outcome::Refused, p.refusal().describe(), {});
 		return kExitFailure;
 	}
 	std::printf("installed policy %s v%llu (bundle sha256 %s)\n", p->id.c_str(),
 		    static_cast<unsigned long long>(p->version), p->hash.c_str());
+	record_local(state, "policy.install",
+		     audit::AuditTarget::object(p->id + " v" + std::to_string(p->version)),
+		     audit::Outcome::Success, {}, p->hash);
 	return kExitOk;
 }
 

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "lethe/policy/store.h"
+#include "lethe/retention/retention.h"
 
 namespace lethe::cli {
 
@@ -37,20 +38,41 @@ Result<std::vector<SightingRow>> find_sightings(const std::filesystem::path &sta
 						const policy::Policy &policy, std::string_view plate,
 						audit::TimePoint since)
 {
-	(void)state_dir;
-	(void)policy;
-	(void)plate;
-	(void)since;
-	return make_error(-ENOSYS, "the retention store is not available in this build");
+	// Nothing was ever retained: nothing to find (and no database is created by asking).
+	if (!std::filesystem::exists(state_dir / retention::kDatabaseName))
+		return std::vector<SightingRow>{};
+	retention::Config cfg;
+	cfg.state_dir = state_dir;
+	auto store = retention::Retention::create(cfg, policy);
+	if (!store)
+		return store.error();
+	auto found = (*store)->find_digest(plate, since);
+	if (!found)
+		return found.error();
+	std::vector<SightingRow> rows;
+	for (const auto &s : *found)
+		rows.push_back({s.camera, s.seen});
+	return rows;
 }
 
 Result<std::vector<HitRow>> list_hits(const std::filesystem::path &state_dir,
 				      const policy::Policy &policy, audit::TimePoint since)
 {
-	(void)state_dir;
-	(void)policy;
-	(void)since;
-	return make_error(-ENOSYS, "the retention store is not available in this build");
+	if (!std::filesystem::exists(state_dir / retention::kDatabaseName))
+		return std::vector<HitRow>{};
+	retention::Config cfg;
+	cfg.state_dir = state_dir;
+	auto store = retention::Retention::create(cfg, policy);
+	if (!store)
+		return store.error();
+	auto found = (*store)->hits(since);
+	if (!found)
+		return found.error();
+	std::vector<HitRow> rows;
+	for (const auto &h : *found)
+		rows.push_back({h.id, h.hit.plate, h.hit.camera, h.hit.list_id, h.hit.category,
+				h.seen});
+	return rows;
 }
 
 Result<std::unique_ptr<LocalAccess>> LocalAccess::open(const std::filesystem::path &state_dir,
@@ -72,6 +94,39 @@ Result<std::unique_ptr<LocalAccess>> LocalAccess::open(const std::filesystem::pa
 	access->policy = policy_in_force(state_dir, trust_dir);
 	access->authorizer = std::make_unique<audit::Authorizer>(access->roles, *access->log);
 	return access;
+}
+
+void record_local(const std::filesystem::path &state_dir, std::string_view action,
+		  const audit::AuditTarget &target, audit::Outcome outcome, std::string reason,
+		  std::string policy_hash)
+{
+	auto map = audit::RoleMap::load(default_config_path());
+	const auto who = audit::local_principal(map ? *map : audit::RoleMap{});
+	audit::AuditLogOptions opts;
+	opts.state_dir = state_dir;
+	auto log = audit::AuditLog::open(opts);
+	if (!log) {
+		std::fprintf(stderr, "lethe: could not open the audit log: %s\n",
+			     log.error().message.c_str());
+		return;
+	}
+	audit::AuditEntry e;
+	e.actor = who.user;
+	for (auto r : who.roles)
+		e.role += (e.role.empty() ? "" : ",") + std::string(audit::role_name(r));
+	if (e.role.empty())
+		e.role = "none";
+	e.organisation = who.organisation;
+	e.action = std::string(action);
+	e.target = target;
+	e.outcome = outcome;
+	e.reason = std::move(reason);
+	e.policy_hash = std::move(policy_hash);
+	auto st = (*log)->append(std::move(e));
+	if (!st)
+		std::fprintf(stderr, "lethe: could not record %.*s in the audit log: %s\n",
+			     static_cast<int>(action.size()), action.data(),
+			     st.error().message.c_str());
 }
 
 bool LocalAccess::check(const audit::AccessRequest &request, audit::Role *granted)

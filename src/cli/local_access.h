@@ -44,6 +44,14 @@ struct LocalAccess {
 [[nodiscard]] policy::Policy policy_in_force(const std::filesystem::path &state_dir,
 					     const std::filesystem::path &trust_dir);
 
+/// Record an action taken by a local CLI path that the file permissions on the state directory
+/// authorise (policy and hot-list installs run by root or the lethe user): actor and roles
+/// from the caller's credentials and the [roles] map of default_config_path(). Never fatal: a
+/// failure to record is reported on stderr.
+void record_local(const std::filesystem::path &state_dir, std::string_view action,
+		  const audit::AuditTarget &target, audit::Outcome outcome, std::string reason,
+		  std::string policy_hash);
+
 /// Where and when a plate was seen (a retro-hit answer).
 struct SightingRow {
 	std::string camera;
@@ -56,11 +64,12 @@ struct HitRow {
 	audit::TimePoint seen{};
 };
 
-/// Retro-hit lookup in the retention store (-ENOSYS while the store is not available).
+/// Retro-hit lookup in the retention store (retention::Retention::find_digest; key store in
+/// file mode: with keys in RAM only the daemon can answer).
 [[nodiscard]] Result<std::vector<SightingRow>>
 find_sightings(const std::filesystem::path &state_dir, const policy::Policy &policy,
 	       std::string_view plate, audit::TimePoint since);
-/// Hit records in the retention store (-ENOSYS while the store is not available).
+/// Hit records in the retention store (retention::Retention::hits).
 [[nodiscard]] Result<std::vector<HitRow>> list_hits(const std::filesystem::path &state_dir,
 						    const policy::Policy &policy,
 						    audit::TimePoint since);
