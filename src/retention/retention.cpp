@@ -472,6 +472,22 @@ Result<std::int64_t> Retention::record_hit(const Hit &hit_in)
 		}
 	}
 
+	// A hit record is worth an fsync of its own even when digests are written NORMAL.
+	const bool relax = config_.sync == store::Database::Sync::Normal;
+	if (relax) {
+		if (Status s = db_->exec("PRAGMA synchronous=FULL"); !s)
+			return s.error();
+	}
+	struct Restore {
+		store::Database &db;
+		bool on;
+		~Restore()
+		{
+			if (on)
+				(void)db.exec("PRAGMA synchronous=NORMAL");
+		}
+	} restore{*db_, relax};
+
 	store::Transaction tx(*db_);
 	if (Status s = tx.begin(); !s)
 		return s.error();
@@ -746,9 +762,7 @@ Result<PurgeResult> Retention::purge_locked()
 			return s.error();
 		if (Status s = tx.commit(); !s)
 			return s.error();
-		// Fold the zeroed pages into the database and empty the WAL.
-		if (Status s = db_->checkpoint_truncate(); !s)
-			return s.error();
+		checkpoint_pending_ = true;
 	} else if (result.now - high_water_written_ >= config_.high_water_interval) {
 		flush_counters_locked();
 		if (Status s = write_high_water_locked(result.now, true); !s)
@@ -783,8 +797,24 @@ Result<PurgeResult> Retention::purge_locked()
 		std::string list;
 		for (const auto &e : keys_->epochs(store::purpose::kDigest))
 			list += (list.empty() ? "" : ",") + std::to_string(e.epoch);
-		(void)db_->exec("DELETE FROM digest_epoch WHERE epoch NOT IN (" +
-				(list.empty() ? std::string("-1") : list) + ")");
+		if (Status s = db_->exec("DELETE FROM digest_epoch WHERE epoch NOT IN (" +
+					 (list.empty() ? std::string("-1") : list) + ")");
+		    !s)
+			return s.error();
+		checkpoint_pending_ = true;
+	}
+	if (checkpoint_pending_) {
+		// Fold the zeroed pages into the database and empty the WAL. A reader holding an
+		// old snapshot blocks this: do not stall the pipeline, retry next cycle.
+		Status s = db_->checkpoint_truncate(200);
+		if (s) {
+			checkpoint_pending_ = false;
+		} else if (s.error().code == -EBUSY) {
+			result.wal_truncated = false;
+			LOG(Retention, Warning) << "WAL not truncated yet (a reader is active); retrying";
+		} else {
+			return s.error();
+		}
 	}
 	return result;
 }

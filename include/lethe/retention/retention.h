@@ -54,7 +54,10 @@ struct Config {
 	/// Clock (must outlive Retention); null = SystemClock.
 	const Clock *clock = nullptr;
 	DigestParams digest;
-	store::Database::Sync sync = store::Database::Sync::Full;
+	/// Normal: a non-hit digest lost on a power cut is harmless (a privacy gain), and every
+	/// purge is made durable by its checkpoint(TRUNCATE), which fsyncs; hit records are
+	/// committed with synchronous=FULL regardless. Full: every commit is fsync'ed.
+	store::Database::Sync sync = store::Database::Sync::Normal;
 	/// How often the retention-time high-water mark is persisted when nothing else is written.
 	std::chrono::seconds high_water_interval{10};
 };
@@ -98,6 +101,10 @@ struct PurgeResult {
 	WallTime now{};
 	std::int64_t purged[3] = {0, 0, 0}; ///< indexed by DataClass
 	int keys_destroyed = 0;
+	/// False if the WAL could not be truncated yet (a reader held an old snapshot); the
+	/// purged rows are deleted and zeroed in the WAL's newest frames; older frames keep
+	/// them until the checkpoint, retried every cycle.
+	bool wal_truncated = true;
 	[[nodiscard]] std::int64_t total() const { return purged[0] + purged[1] + purged[2]; }
 };
 
@@ -159,6 +166,7 @@ private:
 	RetentionTime time_;
 	policy::Policy policy_;
 	WallTime high_water_written_{};
+	bool checkpoint_pending_ = false;
 	std::int64_t not_stored_[3] = {0, 0, 0}; ///< reads dropped because retention is 0
 	std::int64_t plaintext_max_us_ = 0;       ///< longest a non-hit plate lived in this code
 };
