@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// lethed's configuration: one TOML file parsed once into typed structs, every field checked.
+//
+// Limits are stated next to each field and enforced by the parser; docs/config.md is the
+// reference. Unknown keys and bad values are errors that name file:line and what is allowed.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lethe/capture/capture_thread.h"
+#include "lethe/capture/frame_source.h"
+#include "lethe/common/result.h"
+
+namespace lethe::config {
+
+inline constexpr const char *kDefaultPath = "/etc/lethe/lethed.toml";
+
+/// A rectangle in source-image pixels.
+struct Rect {
+	int x = 0, y = 0, width = 0, height = 0;
+	bool operator==(const Rect &) const = default;
+};
+
+struct Device {
+	std::string id;                          ///< required; 1..64 of [A-Za-z0-9._-]
+	std::string location;                    ///< free text ≤ 128 chars, published with hits
+	std::string state_dir = "/var/lib/lethe"; ///< absolute path
+	std::string trust_dir = "/etc/lethe/trust"; ///< absolute path
+	std::string runtime_dir = "/run/lethe";  ///< absolute path; holds control.sock
+	std::string key_mode = "file";           ///< "file" | "ram" (where epoch keys live)
+};
+
+struct Log {
+	std::string levels = "*:Info"; ///< "Category:Severity,..." as LETHE_LOG_LEVELS
+};
+
+struct Pipeline {
+	unsigned workers = 2;        ///< detection/OCR threads, 1..64
+	unsigned frame_queue = 4;    ///< frames waiting for a worker, 1..256 (live: drop oldest)
+	unsigned event_queue = 1024; ///< read events waiting for match/publish, 16..65536 (never dropped)
+};
+
+struct Reader {
+	std::string region = "us";  ///< "us" | "eu" | "br"
+	unsigned top = 3;           ///< candidates per plate, 1..10
+	double min_confidence = 0.3; ///< 0..1; weaker reads are ignored before tracking
+	std::string models_dir;     ///< "" = the installed default
+};
+
+struct Tracker {
+	double iou_min = 0.1;           ///< 0..1: a read joins a track if IoU ≥ this …
+	double max_shift = 2.0;         ///< … or its centre moved ≤ this many plate widths (0..20)
+	unsigned timeout_ms = 1000;     ///< 10..60000: frame time without a sighting that ends a track
+	unsigned max_missed_frames = 15; ///< 1..1000: frames without a sighting that end a track
+	unsigned min_frames = 2;        ///< 1..100: sightings before a track becomes an event
+	unsigned max_track_ms = 30000;  ///< 1000..600000: a track older than this is emitted (parked car)
+};
+
+struct Camera {
+	capture::SourceSpec source;       ///< id, kind, uri, size, fps, exposure, gain, replay
+	std::optional<Rect> roi;          ///< only this part of the frame is searched
+	std::vector<Rect> masks;          ///< reads centred in a mask are ignored (≤ 32)
+	capture::Backoff reconnect;       ///< reconnect_min_ms 10..60000, reconnect_max_ms ..3600000
+	std::string location;             ///< overrides device.location for this camera
+};
+
+struct Tls {
+	std::string ca_file;   ///< CA bundle to verify the broker (required for TLS)
+	std::string cert_file; ///< client certificate (mTLS), with key_file
+	std::string key_file;
+};
+
+struct Broker {
+	std::string name;        ///< 1..64 chars, unique
+	std::string host = "127.0.0.1";
+	unsigned port = 1883;    ///< 1..65535
+	std::string client_id;   ///< "" = "lethe-" + device id
+	unsigned mqtt_version = 5; ///< 5 or 3 (3.1.1)
+	unsigned keepalive_s = 30; ///< 5..3600
+	std::string username;
+	std::string password_file; ///< the password is never inline in the config
+	std::string hit_topic;   ///< where hits go; must also be in the policy's allowlist
+	std::string status_topic; ///< retained device status; "" = "lethe/<device id>/status"
+	std::optional<Tls> tls;  ///< [broker.tls] present = TLS on
+};
+
+/// Unix groups whose members get each role on the control socket.
+struct Roles {
+	std::vector<std::string> technician{"lethe-tech"};
+	std::vector<std::string> privacy_officer{"lethe-privacy"};
+	std::vector<std::string> investigator{"lethe-investigator"};
+};
+
+struct Config {
+	std::string path; ///< the file it came from
+	Device device;
+	Log log;
+	Pipeline pipeline;
+	Reader reader;
+	Tracker tracker;
+	std::vector<Camera> cameras; ///< 0..16
+	std::vector<Broker> brokers; ///< 0..8
+	Roles roles;
+
+	[[nodiscard]] std::filesystem::path control_socket() const
+	{
+		return std::filesystem::path(device.runtime_dir) / "control.sock";
+	}
+};
+
+/// Parse TOML text. `source` names it in errors ("FILE:LINE: ..."). All errors found are
+/// reported, one per line, in Error::message.
+[[nodiscard]] Result<Config> parse(std::string_view text, std::string_view source);
+/// Read and parse a file.
+[[nodiscard]] Result<Config> load(const std::filesystem::path &path);
+
+} // namespace lethe::config

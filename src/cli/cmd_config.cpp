@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// `lethe config check FILE`: parse a lethed configuration and report every error as FILE:LINE.
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "lethe/config/config.h"
+
+namespace lethe::cli {
+namespace {
+
+int run_config(int argc, char **argv)
+{
+	CLI::App app{"Check lethed configuration files", "lethe config"};
+	app.require_subcommand(1);
+	std::string file = config::kDefaultPath;
+	bool json = false;
+	CLI::App *check = app.add_subcommand(
+		"check", "Parse FILE (default /etc/lethe/lethed.toml); exit 0 if valid, 1 with "
+			 "FILE:LINE errors if not");
+	check->add_option("file", file, "Configuration file (TOML)");
+	check->add_flag("--json", json, "Machine-readable result");
+	try {
+		app.parse(argc, argv);
+	} catch (const CLI::ParseError &e) {
+		return app.exit(e) == 0 ? kExitOk : kExitUsage;
+	}
+
+	auto cfg = config::load(file);
+	if (json) {
+		nlohmann::json j{{"file", file}, {"valid", cfg.ok()}};
+		if (cfg) {
+			j["device_id"] = cfg->device.id;
+			j["cameras"] = cfg->cameras.size();
+			j["brokers"] = cfg->brokers.size();
+		} else {
+			j["errors"] = nlohmann::json::array();
+			std::string::size_type start = 0;
+			const std::string &m = cfg.error().message;
+			while (start <= m.size()) {
+				const auto end = m.find('\n', start);
+				j["errors"].push_back(m.substr(start, end - start));
+				if (end == std::string::npos)
+					break;
+				start = end + 1;
+			}
+		}
+		std::printf("%s\n", j.dump().c_str());
+		return cfg ? kExitOk : kExitFailure;
+	}
+	if (!cfg) {
+		std::fprintf(stderr, "%s\n", cfg.error().message.c_str());
+		return kExitFailure;
+	}
+	std::printf("%s: valid (device %s, %zu camera(s), %zu broker(s))\n", file.c_str(),
+		    cfg->device.id.c_str(), cfg->cameras.size(), cfg->brokers.size());
+	return kExitOk;
+}
+
+} // namespace
+
+LETHE_COMMAND("config", "Check a lethed configuration file", run_config);
+
+} // namespace lethe::cli

@@ -1,0 +1,498 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// TOML → typed Config: schema per table, unknown keys and out-of-range values reported as FILE:LINE.
+#include "lethe/config/config.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "lethe/common/log.h"
+
+namespace lethe::config {
+namespace {
+
+std::string join(const std::vector<std::string_view> &v, std::string_view sep = ", ")
+{
+	std::string out;
+	for (const auto &s : v) {
+		if (!out.empty())
+			out += sep;
+		out += s;
+	}
+	return out;
+}
+
+/// Collects every error with its position; the parse continues so all are reported at once.
+class Parser
+{
+public:
+	explicit Parser(std::string_view source) : source_(source) {}
+
+	void error(const toml::source_region &where, const std::string &message)
+	{
+		std::ostringstream s;
+		s << source_ << ":" << where.begin.line << ": " << message;
+		errors_.push_back(s.str());
+	}
+	void error(const std::string &message) { errors_.push_back(std::string(source_) + ": " + message); }
+	[[nodiscard]] const std::vector<std::string> &errors() const { return errors_; }
+
+	/// Report keys of `table` not in `allowed`.
+	void check_keys(const toml::table &table, std::string_view section,
+			const std::vector<std::string_view> &allowed)
+	{
+		for (const auto &[key, node] : table) {
+			if (std::find(allowed.begin(), allowed.end(), key.str()) == allowed.end())
+				error(key.source(), "unknown key '" + std::string(key.str()) + "' in " +
+							    std::string(section) + "; allowed: " + join(allowed));
+		}
+	}
+
+	const toml::table *table(const toml::table &parent, std::string_view key, std::string_view section)
+	{
+		const toml::node *n = parent.get(key);
+		if (!n)
+			return nullptr;
+		if (!n->is_table()) {
+			error(n->source(), std::string(section) + " must be a table ([" + std::string(key) + "])");
+			return nullptr;
+		}
+		return n->as_table();
+	}
+
+	void get(const toml::table &t, std::string_view section, std::string_view key, unsigned &out,
+		 long long min, long long max)
+	{
+		const toml::node *n = t.get(key);
+		if (!n)
+			return;
+		const auto v = n->value<long long>();
+		if (!n->is_integer() || !v || *v < min || *v > max) {
+			error(n->source(), where(section, key) + ": must be an integer " +
+						   std::to_string(min) + ".." + std::to_string(max));
+			return;
+		}
+		out = static_cast<unsigned>(*v);
+	}
+
+	void get(const toml::table &t, std::string_view section, std::string_view key, int &out,
+		 long long min, long long max)
+	{
+		const toml::node *n = t.get(key);
+		if (!n)
+			return;
+		const auto v = n->value<long long>();
+		if (!n->is_integer() || !v || *v < min || *v > max) {
+			error(n->source(), where(section, key) + ": must be an integer " +
+						   std::to_string(min) + ".." + std::to_string(max));
+			return;
+		}
+		out = static_cast<int>(*v);
+	}
+
+	void get(const toml::table &t, std::string_view section, std::string_view key, double &out,
+		 double min, double max)
+	{
+		const toml::node *n = t.get(key);
+		if (!n)
+			return;
+		const auto v = n->value<double>(); // integers convert
+		if (!(n->is_floating_point() || n->is_integer()) || !v || !std::isfinite(*v) ||
+		    *v < min || *v > max) {
+			std::ostringstream s;
+			s << where(section, key) << ": must be a number " << min << ".." << max;
+			error(n->source(), s.str());
+			return;
+		}
+		out = *v;
+	}
+
+	void get(const toml::table &t, std::string_view section, std::string_view key, bool &out)
+	{
+		const toml::node *n = t.get(key);
+		if (!n)
+			return;
+		if (!n->is_boolean()) {
+			error(n->source(), where(section, key) + ": must be true or false");
+			return;
+		}
+		out = *n->value<bool>();
+	}
+
+	/// A string, optionally one of `choices`, at most max_len bytes, no control characters.
+	void get(const toml::table &t, std::string_view section, std::string_view key, std::string &out,
+		 const std::vector<std::string_view> &choices = {}, std::size_t max_len = 4096)
+	{
+		const toml::node *n = t.get(key);
+		if (!n)
+			return;
+		if (!n->is_string()) {
+			error(n->source(), where(section, key) + ": must be a string" +
+						   (choices.empty() ? "" : " (one of " + join(choices) + ")"));
+			return;
+		}
+		std::string v = *n->value<std::string>();
+		if (!choices.empty() && std::find(choices.begin(), choices.end(), v) == choices.end()) {
+			error(n->source(), where(section, key) + ": '" + v + "' is not allowed; one of " +
+						   join(choices));
+			return;
+		}
+		if (v.size() > max_len) {
+			error(n->source(), where(section, key) + ": longer than " +
+						   std::to_string(max_len) + " characters");
+			return;
+		}
+		if (std::any_of(v.begin(), v.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
+			error(n->source(), where(section, key) + ": contains control characters");
+			return;
+		}
+		out = std::move(v);
+	}
+
+	void get_path(const toml::table &t, std::string_view section, std::string_view key,
+		      std::string &out, bool absolute)
+	{
+		const toml::node *n = t.get(key);
+		std::string v = out;
+		get(t, section, key, v);
+		if (!n || v == out)
+			return;
+		if (absolute && (v.empty() || v.front() != '/')) {
+			error(n->source(), where(section, key) + ": must be an absolute path");
+			return;
+		}
+		out = std::move(v);
+	}
+
+	void get(const toml::table &t, std::string_view section, std::string_view key,
+		 std::vector<std::string> &out, std::size_t max_items)
+	{
+		const toml::node *n = t.get(key);
+		if (!n)
+			return;
+		const toml::array *a = n->as_array();
+		if (!a || a->size() > max_items ||
+		    !std::all_of(a->begin(), a->end(), [](const toml::node &e) { return e.is_string(); })) {
+			error(n->source(), where(section, key) + ": must be an array of at most " +
+						   std::to_string(max_items) + " strings");
+			return;
+		}
+		out.clear();
+		for (const auto &e : *a)
+			out.push_back(*e.value<std::string>());
+	}
+
+	std::optional<Rect> rect(const toml::node &n, std::string_view what)
+	{
+		const toml::array *a = n.as_array();
+		if (a && a->size() == 4 &&
+		    std::all_of(a->begin(), a->end(), [](const toml::node &e) { return e.is_integer(); })) {
+			long long v[4];
+			for (int i = 0; i < 4; ++i)
+				v[i] = *(*a)[static_cast<std::size_t>(i)].value<long long>();
+			if (v[0] >= 0 && v[1] >= 0 && v[2] > 0 && v[3] > 0 && v[0] + v[2] <= 16384 &&
+			    v[1] + v[3] <= 16384)
+				return Rect{static_cast<int>(v[0]), static_cast<int>(v[1]),
+					    static_cast<int>(v[2]), static_cast<int>(v[3])};
+		}
+		error(n.source(), std::string(what) +
+					  ": must be [x, y, width, height] in pixels, x,y ≥ 0, width,height ≥ 1, "
+					  "within 16384×16384");
+		return std::nullopt;
+	}
+
+	static std::string where(std::string_view section, std::string_view key)
+	{
+		return std::string(section) + "." + std::string(key);
+	}
+
+private:
+	std::string_view source_;
+	std::vector<std::string> errors_;
+};
+
+bool valid_id(const std::string &s, std::size_t max = 64)
+{
+	return !s.empty() && s.size() <= max &&
+	       std::all_of(s.begin(), s.end(), [](unsigned char c) {
+		       return std::isalnum(c) || c == '.' || c == '_' || c == '-';
+	       });
+}
+
+bool valid_topic(const std::string &t)
+{
+	// A concrete MQTT topic to publish to: no wildcards, no NUL, 1..256 bytes.
+	return !t.empty() && t.size() <= 256 && t.find_first_of("+#") == std::string::npos;
+}
+
+void parse_camera(Parser &p, const toml::table &t, std::size_t index, Config &cfg)
+{
+	const std::string section = "camera[" + std::to_string(index) + "]";
+	p.check_keys(t, "[[camera]]",
+		     {"id", "source", "uri", "width", "height", "fps", "exposure_us", "gain",
+		      "replay_fps", "loop", "roi", "masks", "reconnect_min_ms", "reconnect_max_ms",
+		      "location"});
+	Camera cam;
+	auto &s = cam.source;
+	p.get(t, section, "id", s.camera_id, {}, 64);
+	if (!valid_id(s.camera_id)) {
+		const toml::node *n = t.get("id");
+		p.error(n ? n->source() : t.source(),
+			section + ".id: required, 1..64 characters of A-Z a-z 0-9 . _ -");
+	}
+	std::string kind;
+	p.get(t, section, "source", kind, {"libcamera", "v4l2", "stream", "video", "replay"});
+	if (kind.empty() && !t.get("source"))
+		p.error(t.source(), section + ".source: required (libcamera, v4l2, stream, video, replay)");
+	if (kind == "libcamera") s.kind = capture::SourceKind::Libcamera;
+	else if (kind == "v4l2") s.kind = capture::SourceKind::V4l2;
+	else if (kind == "stream") s.kind = capture::SourceKind::Stream;
+	else if (kind == "video") s.kind = capture::SourceKind::Video;
+	else s.kind = capture::SourceKind::Replay;
+	p.get(t, section, "uri", s.uri, {}, 1024);
+	if (s.uri.empty() && s.kind != capture::SourceKind::Libcamera && !kind.empty())
+		p.error(t.source(), section + ".uri: required for source = \"" + kind + "\"");
+	p.get(t, section, "width", s.width, 0, 8192);
+	p.get(t, section, "height", s.height, 0, 8192);
+	if ((s.width == 0) != (s.height == 0))
+		p.error(t.source(), section + ": width and height go together (both 0 = source default)");
+	p.get(t, section, "fps", s.fps, 0, 240);
+	if (t.get("exposure_us")) {
+		int e = 0;
+		p.get(t, section, "exposure_us", e, 1, 1000000);
+		if (e > 0)
+			s.exposure_us = e;
+	}
+	if (t.get("gain")) {
+		double g = 0;
+		p.get(t, section, "gain", g, 1.0, 64.0);
+		if (g > 0)
+			s.gain = static_cast<float>(g);
+	}
+	p.get(t, section, "replay_fps", s.replay_fps, 0, 1000);
+	p.get(t, section, "loop", s.loop);
+	if (const toml::node *n = t.get("roi"))
+		cam.roi = p.rect(*n, section + ".roi");
+	if (const toml::node *n = t.get("masks")) {
+		const toml::array *a = n->as_array();
+		if (!a || a->size() > 32)
+			p.error(n->source(), section + ".masks: must be an array of at most 32 [x, y, width, height]");
+		else
+			for (const auto &m : *a)
+				if (auto r = p.rect(m, section + ".masks"))
+					cam.masks.push_back(*r);
+	}
+	unsigned min_ms = 500, max_ms = 30000;
+	p.get(t, section, "reconnect_min_ms", min_ms, 10, 60000);
+	p.get(t, section, "reconnect_max_ms", max_ms, 10, 3600000);
+	if (max_ms < min_ms)
+		p.error(t.source(), section + ": reconnect_max_ms must be ≥ reconnect_min_ms");
+	cam.reconnect.initial = std::chrono::milliseconds(min_ms);
+	cam.reconnect.max = std::chrono::milliseconds(std::max(min_ms, max_ms));
+	p.get(t, section, "location", cam.location, {}, 128);
+	for (const auto &other : cfg.cameras)
+		if (other.source.camera_id == s.camera_id && !s.camera_id.empty())
+			p.error(t.source(), section + ".id: '" + s.camera_id + "' is used twice");
+	cfg.cameras.push_back(std::move(cam));
+}
+
+void parse_broker(Parser &p, const toml::table &t, std::size_t index, Config &cfg)
+{
+	const std::string section = "broker[" + std::to_string(index) + "]";
+	p.check_keys(t, "[[broker]]",
+		     {"name", "host", "port", "client_id", "mqtt_version", "keepalive_s", "username",
+		      "password_file", "hit_topic", "status_topic", "tls"});
+	Broker b;
+	p.get(t, section, "name", b.name, {}, 64);
+	if (!valid_id(b.name)) {
+		const toml::node *n = t.get("name");
+		p.error(n ? n->source() : t.source(),
+			section + ".name: required, 1..64 characters of A-Z a-z 0-9 . _ -");
+	}
+	p.get(t, section, "host", b.host, {}, 253);
+	if (b.host.empty())
+		p.error(t.source(), section + ".host: must not be empty");
+	p.get(t, section, "port", b.port, 1, 65535);
+	p.get(t, section, "client_id", b.client_id, {}, 64);
+	p.get(t, section, "mqtt_version", b.mqtt_version, 3, 5);
+	if (b.mqtt_version == 4) {
+		p.error(t.get("mqtt_version")->source(), section + ".mqtt_version: 5 or 3 (3.1.1)");
+	}
+	p.get(t, section, "keepalive_s", b.keepalive_s, 5, 3600);
+	p.get(t, section, "username", b.username, {}, 256);
+	p.get_path(t, section, "password_file", b.password_file, true);
+	p.get(t, section, "hit_topic", b.hit_topic, {}, 256);
+	if (const toml::node *n = t.get("hit_topic"); n && !valid_topic(b.hit_topic))
+		p.error(n->source(), section + ".hit_topic: 1..256 bytes, no wildcards (+ #)");
+	p.get(t, section, "status_topic", b.status_topic, {}, 256);
+	if (const toml::node *n = t.get("status_topic"); n && !valid_topic(b.status_topic))
+		p.error(n->source(), section + ".status_topic: 1..256 bytes, no wildcards (+ #)");
+	if (const toml::table *tls = p.table(t, "tls", section + ".tls")) {
+		p.check_keys(*tls, "[broker.tls]", {"ca_file", "cert_file", "key_file"});
+		Tls x;
+		p.get_path(*tls, section + ".tls", "ca_file", x.ca_file, true);
+		p.get_path(*tls, section + ".tls", "cert_file", x.cert_file, true);
+		p.get_path(*tls, section + ".tls", "key_file", x.key_file, true);
+		if (x.ca_file.empty())
+			p.error(tls->source(), section + ".tls.ca_file: required (the broker is always verified)");
+		if (x.cert_file.empty() != x.key_file.empty())
+			p.error(tls->source(), section + ".tls: cert_file and key_file go together");
+		b.tls = x;
+	}
+	for (const auto &other : cfg.brokers)
+		if (other.name == b.name && !b.name.empty())
+			p.error(t.source(), section + ".name: '" + b.name + "' is used twice");
+	cfg.brokers.push_back(std::move(b));
+}
+
+template<typename Fn>
+void parse_array_of_tables(Parser &p, const toml::table &root, std::string_view key,
+			   std::size_t max, Fn &&fn)
+{
+	const toml::node *n = root.get(key);
+	if (!n)
+		return;
+	const toml::array *a = n->as_array();
+	if (!a || !a->is_array_of_tables()) {
+		p.error(n->source(), std::string(key) + ": must be an array of tables ([[" +
+					     std::string(key) + "]])");
+		return;
+	}
+	if (a->size() > max) {
+		p.error(n->source(), std::string(key) + ": at most " + std::to_string(max) + " entries");
+		return;
+	}
+	for (std::size_t i = 0; i < a->size(); ++i)
+		fn(*(*a)[i].as_table(), i);
+}
+
+} // namespace
+
+Result<Config> parse(std::string_view text, std::string_view source)
+{
+	Parser p(source);
+	toml::table root;
+	try {
+		root = toml::parse(text, source);
+	} catch (const toml::parse_error &e) {
+		std::ostringstream s;
+		s << source << ":" << e.source().begin.line << ": " << e.description();
+		return make_error(-EINVAL, s.str());
+	}
+
+	Config cfg;
+	cfg.path = std::string(source);
+	p.check_keys(root, "the top level",
+		     {"device", "log", "pipeline", "reader", "tracker", "camera", "broker", "roles"});
+
+	if (const toml::table *t = p.table(root, "device", "[device]")) {
+		p.check_keys(*t, "[device]",
+			     {"id", "location", "state_dir", "trust_dir", "runtime_dir", "key_mode"});
+		p.get(*t, "device", "id", cfg.device.id, {}, 64);
+		p.get(*t, "device", "location", cfg.device.location, {}, 128);
+		p.get_path(*t, "device", "state_dir", cfg.device.state_dir, true);
+		p.get_path(*t, "device", "trust_dir", cfg.device.trust_dir, true);
+		p.get_path(*t, "device", "runtime_dir", cfg.device.runtime_dir, true);
+		p.get(*t, "device", "key_mode", cfg.device.key_mode, {"file", "ram"});
+		if (!valid_id(cfg.device.id))
+			p.error(t->get("id") ? t->get("id")->source() : t->source(),
+				"device.id: required, 1..64 characters of A-Z a-z 0-9 . _ -");
+	} else {
+		p.error("[device] with id = \"...\" is required");
+	}
+
+	if (const toml::table *t = p.table(root, "log", "[log]")) {
+		p.check_keys(*t, "[log]", {"levels"});
+		p.get(*t, "log", "levels", cfg.log.levels, {}, 512);
+		// Validate the spec without changing the process's levels.
+		std::string spec = cfg.log.levels;
+		bool ok = !spec.empty();
+		std::stringstream ss(spec);
+		std::string item;
+		while (ok && std::getline(ss, item, ',')) {
+			const auto colon = item.find(':');
+			if (colon == std::string::npos) {
+				ok = false;
+				break;
+			}
+			const std::string cat = item.substr(0, colon), sev = item.substr(colon + 1);
+			static const std::set<std::string> sevs = {"Debug", "Info", "Warning", "Error", "Fatal"};
+			bool cat_ok = cat == "*";
+			for (int c = 0; c < static_cast<int>(log::Category::Count); ++c)
+				cat_ok = cat_ok || log::category_name(static_cast<log::Category>(c)) == cat;
+			ok = cat_ok && sevs.count(sev);
+		}
+		if (!ok && t->get("levels"))
+			p.error(t->get("levels")->source(),
+				"log.levels: 'Category:Severity,...' with Category * or one of Capture, "
+				"Detect, Ocr, Track, Hotlist, Publish, Retention, Policy, Audit, Store, "
+				"Config, Daemon, Cli and Severity Debug|Info|Warning|Error|Fatal");
+	}
+
+	if (const toml::table *t = p.table(root, "pipeline", "[pipeline]")) {
+		p.check_keys(*t, "[pipeline]", {"workers", "frame_queue", "event_queue"});
+		p.get(*t, "pipeline", "workers", cfg.pipeline.workers, 1, 64);
+		p.get(*t, "pipeline", "frame_queue", cfg.pipeline.frame_queue, 1, 256);
+		p.get(*t, "pipeline", "event_queue", cfg.pipeline.event_queue, 16, 65536);
+	}
+
+	if (const toml::table *t = p.table(root, "reader", "[reader]")) {
+		p.check_keys(*t, "[reader]", {"region", "top", "min_confidence", "models_dir"});
+		p.get(*t, "reader", "region", cfg.reader.region, {"us", "eu", "br"});
+		p.get(*t, "reader", "top", cfg.reader.top, 1, 10);
+		p.get(*t, "reader", "min_confidence", cfg.reader.min_confidence, 0.0, 1.0);
+		p.get_path(*t, "reader", "models_dir", cfg.reader.models_dir, true);
+	}
+
+	if (const toml::table *t = p.table(root, "tracker", "[tracker]")) {
+		p.check_keys(*t, "[tracker]",
+			     {"iou_min", "max_shift", "timeout_ms", "max_missed_frames", "min_frames",
+			      "max_track_ms"});
+		auto &tr = cfg.tracker;
+		p.get(*t, "tracker", "iou_min", tr.iou_min, 0.0, 1.0);
+		p.get(*t, "tracker", "max_shift", tr.max_shift, 0.0, 20.0);
+		p.get(*t, "tracker", "timeout_ms", tr.timeout_ms, 10, 60000);
+		p.get(*t, "tracker", "max_missed_frames", tr.max_missed_frames, 1, 1000);
+		p.get(*t, "tracker", "min_frames", tr.min_frames, 1, 100);
+		p.get(*t, "tracker", "max_track_ms", tr.max_track_ms, 1000, 600000);
+	}
+
+	parse_array_of_tables(p, root, "camera", 16,
+			      [&](const toml::table &t, std::size_t i) { parse_camera(p, t, i, cfg); });
+	parse_array_of_tables(p, root, "broker", 8,
+			      [&](const toml::table &t, std::size_t i) { parse_broker(p, t, i, cfg); });
+
+	if (const toml::table *t = p.table(root, "roles", "[roles]")) {
+		p.check_keys(*t, "[roles]", {"technician", "privacy_officer", "investigator"});
+		p.get(*t, "roles", "technician", cfg.roles.technician, 32);
+		p.get(*t, "roles", "privacy_officer", cfg.roles.privacy_officer, 32);
+		p.get(*t, "roles", "investigator", cfg.roles.investigator, 32);
+	}
+
+	if (!p.errors().empty()) {
+		std::string all;
+		for (const auto &e : p.errors())
+			all += (all.empty() ? "" : "\n") + e;
+		return make_error(-EINVAL, all);
+	}
+	return cfg;
+}
+
+Result<Config> load(const std::filesystem::path &path)
+{
+	std::ifstream in(path, std::ios::binary);
+	if (!in)
+		return make_error(-ENOENT, path.string() + ": cannot open");
+	std::ostringstream ss;
+	ss << in.rdbuf();
+	const std::string text = ss.str();
+	if (text.size() > (1u << 20))
+		return make_error(-EFBIG, path.string() + ": larger than 1 MiB");
+	return parse(text, path.string());
+}
+
+} // namespace lethe::config

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Config parser: the shipped default parses; unknown keys and bad values name FILE:LINE.
+#include <gtest/gtest.h>
+
+#include "lethe/config/config.h"
+#include "support/temp_dir.h"
+
+namespace {
+
+using lethe::config::parse;
+
+std::string errors_of(std::string_view text)
+{
+	auto r = parse(text, "t.toml");
+	EXPECT_FALSE(r.ok()) << "expected errors for:\n" << text;
+	return r.ok() ? std::string() : r.error().message;
+}
+
+TEST(Config, ShippedDefaultIsValid)
+{
+	auto r = lethe::config::load(std::string(LETHE_SOURCE_DIR) + "/config/lethed.toml");
+	ASSERT_TRUE(r.ok()) << r.error().message;
+	EXPECT_EQ(r->device.id, "lethe-01");
+	ASSERT_EQ(r->cameras.size(), 1u);
+	EXPECT_EQ(r->cameras[0].source.kind, lethe::capture::SourceKind::Libcamera);
+	EXPECT_EQ(r->cameras[0].source.width, 1920u);
+	ASSERT_EQ(r->brokers.size(), 1u);
+	EXPECT_EQ(r->brokers[0].port, 1883u);
+	EXPECT_EQ(r->control_socket(), "/run/lethe/control.sock");
+}
+
+TEST(Config, TypedValues)
+{
+	auto r = parse(R"([device]
+id = "pole-7"
+state_dir = "/tmp/x"
+key_mode = "ram"
+[pipeline]
+workers = 3
+frame_queue = 9
+[[camera]]
+id = "north"
+source = "replay"
+uri = "/data/seq"
+replay_fps = 12.5
+loop = true
+roi = [10, 20, 300, 400]
+masks = [[0, 0, 5, 5], [1, 1, 2, 2]]
+exposure_us = 2000
+gain = 2
+[[broker]]
+name = "b"
+port = 8883
+hit_topic = "agency/hits"
+[broker.tls]
+ca_file = "/etc/ca.pem"
+)",
+		       "t.toml");
+	ASSERT_TRUE(r.ok()) << r.error().message;
+	EXPECT_EQ(r->device.key_mode, "ram");
+	EXPECT_EQ(r->pipeline.workers, 3u);
+	EXPECT_EQ(r->pipeline.frame_queue, 9u);
+	const auto &c = r->cameras.at(0);
+	EXPECT_EQ(c.source.camera_id, "north");
+	EXPECT_DOUBLE_EQ(c.source.replay_fps, 12.5);
+	EXPECT_TRUE(c.source.loop);
+	ASSERT_TRUE(c.roi);
+	EXPECT_EQ(*c.roi, (lethe::config::Rect{10, 20, 300, 400}));
+	EXPECT_EQ(c.masks.size(), 2u);
+	EXPECT_EQ(c.source.exposure_us.value_or(0), 2000);
+	EXPECT_FLOAT_EQ(c.source.gain.value_or(0), 2.0f);
+	ASSERT_TRUE(r->brokers.at(0).tls);
+	EXPECT_EQ(r->brokers[0].tls->ca_file, "/etc/ca.pem");
+}
+
+TEST(Config, UnknownKeyNamesFileLineAndAllowed)
+{
+	const auto e = errors_of("[device]\nid = \"a\"\n\n[pipeline]\nwrokers = 2\n");
+	EXPECT_NE(e.find("t.toml:5: unknown key 'wrokers' in [pipeline]"), std::string::npos) << e;
+	EXPECT_NE(e.find("allowed: workers, frame_queue, event_queue"), std::string::npos) << e;
+}
+
+TEST(Config, OutOfRangeNamesLineAndLimits)
+{
+	const auto e = errors_of("[device]\nid = \"a\"\n[pipeline]\nworkers = 0\n");
+	EXPECT_NE(e.find("t.toml:4: pipeline.workers: must be an integer 1..64"), std::string::npos) << e;
+	const auto e2 = errors_of("[device]\nid = \"a\"\n[reader]\nmin_confidence = 1.5\n");
+	EXPECT_NE(e2.find("t.toml:4: reader.min_confidence: must be a number 0..1"), std::string::npos) << e2;
+}
+
+TEST(Config, WrongTypeAndBadChoice)
+{
+	const auto e = errors_of("[device]\nid = \"a\"\n[reader]\nregion = \"mars\"\ntop = \"3\"\n");
+	EXPECT_NE(e.find("t.toml:4: reader.region: 'mars' is not allowed; one of us, eu, br"),
+		  std::string::npos) << e;
+	EXPECT_NE(e.find("t.toml:5: reader.top: must be an integer 1..10"), std::string::npos) << e;
+}
+
+TEST(Config, EveryErrorIsReported)
+{
+	const auto e = errors_of(R"([device]
+id = "bad id!"
+[[camera]]
+id = "c"
+source = "stream"
+roi = [1, 2, 3]
+[[camera]]
+id = "c"
+source = "replay"
+uri = "/x"
+colour = "red"
+[[broker]]
+name = "b"
+port = 70000
+[broker.tls]
+cert_file = "/c.pem"
+)");
+	EXPECT_NE(e.find("t.toml:2: device.id"), std::string::npos) << e;
+	EXPECT_NE(e.find("camera[0].uri: required"), std::string::npos) << e;
+	EXPECT_NE(e.find("t.toml:6: camera[0].roi: must be [x, y, width, height]"), std::string::npos) << e;
+	EXPECT_NE(e.find("'c' is used twice"), std::string::npos) << e;
+	EXPECT_NE(e.find("t.toml:11: unknown key 'colour' in [[camera]]"), std::string::npos) << e;
+	EXPECT_NE(e.find("t.toml:14: broker[0].port: must be an integer 1..65535"), std::string::npos) << e;
+	EXPECT_NE(e.find("tls.ca_file: required"), std::string::npos) << e;
+	EXPECT_NE(e.find("cert_file and key_file go together"), std::string::npos) << e;
+}
+
+TEST(Config, MissingDeviceAndSyntaxError)
+{
+	EXPECT_NE(errors_of("[pipeline]\nworkers = 1\n").find("[device] with id"), std::string::npos);
+	const auto e = errors_of("[device]\nid = \"a\"\n[pipeline\n");
+	EXPECT_EQ(e.rfind("t.toml:3: ", 0), 0u) << e;
+}
+
+TEST(Config, RelativePathsAndWildcardTopicsRefused)
+{
+	const auto e = errors_of("[device]\nid = \"a\"\nstate_dir = \"var/lib\"\n[[broker]]\nname = \"b\"\n"
+				 "hit_topic = \"lethe/#\"\n");
+	EXPECT_NE(e.find("t.toml:3: device.state_dir: must be an absolute path"), std::string::npos) << e;
+	EXPECT_NE(e.find("t.toml:6: broker[0].hit_topic: 1..256 bytes, no wildcards"), std::string::npos) << e;
+}
+
+TEST(Config, CliCheckReportsFileLineAndExitCodes)
+{
+	lethe::test::TempDir dir;
+	lethe::test::write_file(dir / "good.toml", "[device]\nid = \"a\"\n");
+	lethe::test::write_file(dir / "bad.toml", "[device]\nid = \"a\"\n[tracker]\nmin_frames = 0\n");
+	const std::string cli = LETHE_CLI_PATH;
+	auto good = lethe::test::run_command(cli + " config check " + (dir / "good.toml").string(), true);
+	EXPECT_EQ(good.status, 0) << good.output;
+	auto bad = lethe::test::run_command(cli + " config check " + (dir / "bad.toml").string(), true);
+	EXPECT_EQ(bad.status, 1) << bad.output;
+	EXPECT_NE(bad.output.find((dir / "bad.toml").string() + ":4: tracker.min_frames"),
+		  std::string::npos) << bad.output;
+	auto json = lethe::test::run_command(cli + " config check --json " + (dir / "bad.toml").string());
+	EXPECT_EQ(json.status, 1);
+	EXPECT_NE(json.output.find("\"valid\":false"), std::string::npos) << json.output;
+	auto missing = lethe::test::run_command(cli + " config check /nonexistent.toml", true);
+	EXPECT_EQ(missing.status, 1);
+	auto usage = lethe::test::run_command(cli + " config", true);
+	EXPECT_EQ(usage.status, 2) << usage.output;
+}
+
+} // namespace
