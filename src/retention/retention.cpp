@@ -792,6 +792,15 @@ Result<PurgeResult> Retention::purge_locked()
 			return n.error();
 		result.keys_destroyed += *n;
 	}
+	// Outbox keys (src/publish encrypts queued hits under purpose "outbox" in the same
+	// KeyStore): everything queued in an epoch has expired by epoch end + outbox retention.
+	{
+		const auto kept = std::max(seconds{0}, policy_.retention.outbox);
+		auto n = keys_->destroy_ended_before(store::purpose::kOutbox, result.now - kept);
+		if (!n)
+			return n.error();
+		result.keys_destroyed += *n;
+	}
 	if (result.keys_destroyed) {
 		// Forget the parameters of digest epochs whose key is gone.
 		std::string list;

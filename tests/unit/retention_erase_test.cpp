@@ -237,3 +237,26 @@ TEST(RetentionErase, FullStorageFailsClosed)
 	EXPECT_TRUE(p2->wal_truncated);
 	EXPECT_EQ(std::filesystem::file_size(dir.path() / "state/retention.db-wal"), 0u);
 }
+
+TEST(RetentionErase, OutboxKeysExpireWithTheOutboxRetention)
+{
+	test::TempDir dir;
+	ManualClock clock;
+	auto pol = make_policy(hours{1}, hours{1});
+	pol.retention.outbox = minutes{5};
+	auto keys = store::KeyStore::open(dir.path() / "state", store::KeyMode::File);
+	ASSERT_TRUE(keys.ok());
+	auto cfg = make_config(dir, clock);
+	cfg.keys = keys->get(); // one KeyStore lent to retention and the outbox
+	auto r = Retention::create(cfg, pol);
+	ASSERT_TRUE(r.ok());
+	auto sealed = (*keys)->seal(store::purpose::kOutbox, clock.wall(), seconds{60}, "hit", 3);
+	ASSERT_TRUE(sealed.ok());
+	clock.advance(seconds{60 + 299});
+	ASSERT_TRUE((*r)->purge().ok());
+	EXPECT_TRUE((*keys)->has(store::purpose::kOutbox, sealed->epoch));
+	clock.advance(seconds{1});
+	ASSERT_TRUE((*r)->purge().ok());
+	EXPECT_FALSE((*keys)->has(store::purpose::kOutbox, sealed->epoch));
+	EXPECT_FALSE((*keys)->open_sealed(store::purpose::kOutbox, sealed->epoch, sealed->sealed).ok());
+}
