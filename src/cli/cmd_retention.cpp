@@ -7,6 +7,8 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/command.h"
+#include "cli/local_access.h"
+#include "lethe/audit/signed_document.h"
 #include "lethe/retention/report.h"
 
 #if __has_include("lethe/policy/store.h")
@@ -72,11 +74,25 @@ int run_report(const std::string &state_dir, const std::string &trust_dir, bool 
 	}
 	add_policies(*report, state_dir, trust_dir);
 	if (sign) {
-		// Hook for the audit module: sign retention::report_json(*report).dump() with the
-		// device key and print {"report": ..., "signature": ..., "key_id": ...}.
-		std::fprintf(stderr, "lethe retention report: --signed needs device signing, "
-				     "which this build does not provide yet\n");
-		return kExitUnavailable;
+		// The device signs the JSON report (docs/audit.md, "Signed documents"); check it off
+		// the device with `lethe audit verify-report --trust-device device.pub FILE`.
+		auto id = audit::DeviceIdentity::load_or_create(state_dir);
+		if (!id) {
+			std::fprintf(stderr, "lethe retention report: device key: %s\n",
+				     id.error().message.c_str());
+			return kExitFailure;
+		}
+		auto signed_doc = audit::sign_report(**id, retention::report_json(*report));
+		if (!signed_doc) {
+			std::fprintf(stderr, "lethe retention report: %s\n",
+				     signed_doc.error().message.c_str());
+			return kExitFailure;
+		}
+		std::fputs(signed_doc->c_str(), stdout);
+		record_local(state_dir, "retention.report", audit::AuditTarget::object("signed"),
+			     audit::Outcome::Success, {},
+			     report->effective ? report->effective->hash : std::string());
+		return kExitOk;
 	}
 	if (json)
 		std::printf("%s\n", retention::report_json(*report).dump(2).c_str());

@@ -132,5 +132,20 @@ TEST(RetentionReport, CliJsonAndText)
 	EXPECT_EQ(usage.status, 2);
 	auto signed_report = test::run_command(cli + " retention report --signed --state-dir " +
 					       state + " 2>/dev/null");
-	EXPECT_EQ(signed_report.status, 3); // hook: device signing comes with the audit module
+	ASSERT_EQ(signed_report.status, 0) << signed_report.output;
+	// Signed with the device key: it verifies off the device, and not once altered.
+	const std::string signed_file = (dir.path() / "signed.json").string();
+	test::write_file(signed_file, signed_report.output);
+	const std::string pub = state + "/device/device.pub";
+	auto ok = test::run_command(cli + " audit verify-report --trust-device " + pub + " " +
+				    signed_file);
+	EXPECT_EQ(ok.status, 0) << ok.output;
+	std::string altered = signed_report.output;
+	const auto at = altered.find("\"kept\": ");
+	ASSERT_NE(at, std::string::npos) << altered;
+	altered.insert(at + 8, "1");
+	test::write_file(signed_file, altered);
+	auto bad = test::run_command(cli + " audit verify-report --trust-device " + pub + " " +
+				     signed_file);
+	EXPECT_EQ(bad.status, 1) << bad.output;
 }
