@@ -174,6 +174,7 @@ std::vector<ReadEvent> Tracker::update(FrameReads frame)
 {
 	std::vector<ReadEvent> out;
 	CameraState &state = cameras_[frame.camera_id];
+	state.arrival = std::chrono::steady_clock::now();
 	if (frame.monotonic > state.latest)
 		state.latest = frame.monotonic;
 	if (frame.sequence > state.latest_sequence)
@@ -293,8 +294,10 @@ std::vector<ReadEvent> Tracker::expire(SteadyTime now)
 {
 	std::vector<ReadEvent> out;
 	for (auto &[camera, state] : cameras_) {
-		// Only time counts here: no frames arrive to count missed ones.
-		end_tracks(camera, state, false, std::max(now, state.latest), out, false);
+		// While a camera delivers frames, update() ends its tracks on frame time. Here only
+		// cameras that went silent (no frame for `timeout` of real time) are ended.
+		if (now - state.arrival > options_.timeout)
+			end_tracks(camera, state, true, state.latest, out, false);
 	}
 	return out;
 }
