@@ -57,6 +57,20 @@ struct Policy {
 	std::vector<Recipient> recipients;
 	bool retro_hit_queries = false;
 	std::string hash; ///< hex SHA-256 of the signed bundle (empty for the built-in strictest)
+
+	// Added by src/policy (parse/install/compose); see docs/policy.md.
+	/// SB 34 style: every recipient must be a public agency (composition: any policy sets it).
+	bool public_agencies_only = false;
+	std::string legal_basis; ///< free text: the statutes the policy implements
+	std::string key_id;      ///< hex id of the officer key that signed it (empty if unsigned)
+	/// The installed policies this one is composed of (one entry for a single policy, none for
+	/// the built-in strictest).
+	struct Source {
+		std::string id;
+		std::uint64_t version = 0;
+		std::string hash;
+	};
+	std::vector<Source> sources;
 };
 
 /// The policy in force when no valid policy is installed: nothing retained,
