@@ -248,8 +248,9 @@ void Daemon::record(const std::string &action, audit::Outcome outcome, audit::Au
 	e.outcome = outcome;
 	e.reason = reason;
 	e.policy_hash = current_policy().hash;
-	if (Status s = audit_->append(std::move(e)); !s)
+	if (Status s = audit_->append(std::move(e)); !s) {
 		LOG(Audit, Error) << "audit append failed: " << s.error().message;
+	}
 }
 
 void Daemon::on_event(track::ReadEvent &&event)
@@ -373,16 +374,18 @@ Status Daemon::reload()
 	config::Config next = std::move(fresh).value();
 	if (next.device.state_dir != config_.device.state_dir ||
 	    next.device.runtime_dir != config_.device.runtime_dir || next.device.id != config_.device.id ||
-	    next.device.key_mode != config_.device.key_mode || next.brokers != config_.brokers)
+	    next.device.key_mode != config_.device.key_mode || next.brokers != config_.brokers) {
 		LOG(Config, Warning) << "device or broker settings changed: they take effect at the "
 					"next restart";
+	}
 	if (!std::getenv("LETHE_LOG_LEVELS"))
 		(void)log::set_levels(next.log.levels);
 
 	load_policy();
 	const policy::Policy policy = current_policy();
-	if (Status s = retention_->set_policy(policy); !s)
+	if (Status s = retention_->set_policy(policy); !s) {
 		LOG(Retention, Error) << "policy not applied to retention: " << s.error().message;
+	}
 	for (auto &b : brokers_)
 		b.publisher->set_policy(policy);
 	load_hotlists();
