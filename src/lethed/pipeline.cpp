@@ -108,6 +108,7 @@ void Pipeline::start()
 {
 	if (started_.exchange(true))
 		return;
+	start_time_ = std::chrono::steady_clock::now();
 	match_thread_ = std::thread([this] { match_loop(); });
 	tracker_thread_ = std::thread([this] { tracker_loop(); });
 	for (unsigned i = 0; i < readers_.size(); ++i)
@@ -139,7 +140,11 @@ void Pipeline::stop(std::chrono::milliseconds timeout)
 		match_thread_.join();
 	if (end_thread_.joinable())
 		end_thread_.join();
-	LOG(Daemon, Info) << "pipeline stopped";
+	const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time_).count();
+	LOG(Daemon, Info) << "pipeline stopped: " << frames_read_.load() << " frames read in " << secs
+			  << " s (" << (secs > 0 ? static_cast<double>(frames_read_.load()) / secs : 0.0)
+			  << " frames/s), " << sightings_.load() << " sightings, " << events_count_.load()
+			  << " events, " << frames_.dropped() << " frames dropped";
 }
 
 void Pipeline::worker(unsigned index)

@@ -94,6 +94,7 @@ private:
 	std::atomic<bool> stopping_{false};
 	std::atomic<bool> finished_{false};
 	std::atomic<bool> started_{false};
+	std::chrono::steady_clock::time_point start_time_{};
 
 	std::atomic<std::uint64_t> frames_captured_{0}, frames_read_{0}, read_errors_{0},
 		sightings_{0}, events_count_{0};
