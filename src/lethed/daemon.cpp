@@ -177,6 +177,8 @@ Status Daemon::start()
 
 void Daemon::stop()
 {
+	if (stopped_.exchange(true))
+		return;
 	if (control_)
 		control_->stop();
 	{

@@ -94,6 +94,7 @@ private:
 	std::unique_ptr<Pipeline> pipeline_;
 	std::unique_ptr<ControlServer> control_;
 
+	std::atomic<bool> stopped_{false};
 	std::atomic<std::uint64_t> hits_{0}, nonhits_{0}, hits_unpublished_{0}, store_errors_{0};
 };
 
