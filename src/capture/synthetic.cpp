@@ -2,6 +2,7 @@
 // Synthetic replay sequences for demos and tests: stills moved and zoomed over frames.
 #include "lethe/capture/synthetic.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include <opencv2/imgcodecs.hpp>
@@ -45,14 +46,24 @@ Result<unsigned> write_pass_sequence(const std::vector<std::filesystem::path> &s
 		if (img.empty())
 			return make_error(-EINVAL, still.string() + ": not a readable image");
 		if (size.empty()) {
-			size = img.size();
+			size = o.width > 0 && o.height > 0 ? cv::Size(o.width, o.height) : img.size();
 			// An empty road: a smooth grey gradient, nothing a detector could take for a plate.
 			empty.create(size, CV_8UC3);
 			for (int y = 0; y < size.height; ++y)
 				empty.row(y).setTo(cv::Scalar::all(90 + 60 * y / std::max(1, size.height)));
 		}
-		if (img.size() != size)
-			cv::resize(img, img, size, 0, 0, cv::INTER_AREA);
+		if (img.size() != size) {
+			// Fit inside the frame, keep the aspect ratio, centre it on the empty scene.
+			const double f = std::min(static_cast<double>(size.width) / img.cols,
+						  static_cast<double>(size.height) / img.rows);
+			cv::Mat scaled;
+			cv::resize(img, scaled, cv::Size(), f, f, f < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+			cv::Mat canvas = empty.clone();
+			const cv::Rect at((size.width - scaled.cols) / 2, (size.height - scaled.rows) / 2,
+					  std::min(scaled.cols, size.width), std::min(scaled.rows, size.height));
+			scaled(cv::Rect(0, 0, at.width, at.height)).copyTo(canvas(at));
+			img = canvas;
+		}
 		if (Status s = gap(); !s)
 			return s.error();
 		const cv::Point2f centre(size.width / 2.0f, size.height / 2.0f);

@@ -166,6 +166,8 @@ int run_camera(int argc, char **argv)
 	make->add_option("--out", out, "Directory to write frame_NNNNN.jpg into")->required();
 	make->add_option("--frames", seq.frames_per_vehicle, "Frames per vehicle (1..200)");
 	make->add_option("--gap", seq.gap_frames, "Empty frames between vehicles (0..200)");
+	std::string frame_size;
+	make->add_option("--size", frame_size, "Frame size WIDTHxHEIGHT (default: the first image's)");
 	make->add_option("images", stills, "Still images, one vehicle each")->required();
 	try {
 		app.parse(argc, argv);
@@ -173,6 +175,12 @@ int run_camera(int argc, char **argv)
 		return app.exit(e) == 0 ? kExitOk : kExitUsage;
 	}
 	if (make->parsed()) {
+		if (!frame_size.empty() &&
+		    (std::sscanf(frame_size.c_str(), "%dx%d", &seq.width, &seq.height) != 2 ||
+		     seq.width < 16 || seq.height < 16 || seq.width > 8192 || seq.height > 8192)) {
+			std::fprintf(stderr, "lethe camera make-replay: --size wants WIDTHxHEIGHT, 16..8192\n");
+			return kExitUsage;
+		}
 		std::vector<std::filesystem::path> paths(stills.begin(), stills.end());
 		auto n = capture::write_pass_sequence(paths, out, seq);
 		if (!n) {
