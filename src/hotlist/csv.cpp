@@ -186,7 +186,10 @@ std::string confusion_canonical(std::string_view normalised)
 	return out;
 }
 
-Result<std::vector<Entry>> parse_csv(std::string_view text, const policy::HotlistRules &rules)
+namespace {
+
+Result<std::vector<Entry>> parse_csv_impl(std::string_view text,
+					  const std::vector<std::string> *categories)
 {
 	std::vector<Entry> entries;
 	std::size_t pos = 0;
@@ -234,8 +237,8 @@ Result<std::vector<Entry>> parse_csv(std::string_view text, const policy::Hotlis
 		e.list_id = f[2];
 		if (!valid_token(f[3], false))
 			return line_error(here, "category '" + f[3] + "': want 1-64 of [a-z0-9._-]");
-		if (std::find(rules.categories.begin(), rules.categories.end(), f[3]) ==
-		    rules.categories.end())
+		if (categories &&
+		    std::find(categories->begin(), categories->end(), f[3]) == categories->end())
 			return line_error(here, "category '" + f[3] + "' is not allowed by the policy");
 		e.category = f[3];
 		if (f[4].size() > 256 || !printable(f[4]))
@@ -262,6 +265,18 @@ Result<std::vector<Entry>> parse_csv(std::string_view text, const policy::Hotlis
 		return make_error(-EINVAL, "line 1: empty list (no header '" +
 						   std::string(kCsvHeader) + "')");
 	return entries;
+}
+
+} // namespace
+
+Result<std::vector<Entry>> parse_csv(std::string_view text, const policy::HotlistRules &rules)
+{
+	return parse_csv_impl(text, &rules.categories);
+}
+
+Result<std::vector<Entry>> parse_csv_syntax(std::string_view text)
+{
+	return parse_csv_impl(text, nullptr);
 }
 
 } // namespace lethe::hotlist

@@ -309,6 +309,8 @@ void parse_recipients(Checker &c, const toml::table &root, Policy &p)
 	if (!n)
 		return;
 	const auto *a = n->as_array();
+	if (a && a->empty())
+		return; // recipients = []: nothing is published
 	if (!a || !a->is_array_of_tables())
 		return c.error(n->source(), "recipients",
 			       "expected an array of tables ([[recipients]] sections)");

@@ -72,6 +72,8 @@ public:
 	void kill();
 	bool restart() { stop(); return start(); }
 	[[nodiscard]] bool running() const { return pid_ > 0; }
+	/// The broker's process id (e.g. to SIGSTOP/SIGCONT it: a broker that stops answering).
+	[[nodiscard]] pid_t pid() const { return pid_; }
 
 	[[nodiscard]] std::string host() const { return "127.0.0.1"; }
 	[[nodiscard]] int port() const { return port_; }

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "lethe/hotlist/hotlist.h"
+#include "lethe/hotlist/store.h"
 #include "support/temp_dir.h"
 
 namespace lethe::test {
@@ -214,6 +215,53 @@ TEST(HotlistFile, SavedFormHasNoPlateTextAndNeedsTheKey)
 	// A different key gives unrelated digests: the same list compiled twice differs.
 	auto other = compile(kCsv, key());
 	EXPECT_NE(other->key_id(), m->key_id());
+}
+
+} // namespace
+} // namespace lethe::test
+
+namespace lethe::test {
+namespace {
+
+TEST(HotlistStore, InstallsCompiledListWithoutPlaintextAndRefusesRollback)
+{
+	TempDir state;
+	auto store = hotlist::HotlistStore::open(state.path());
+	ASSERT_TRUE(store) << store.error().message;
+	auto payload = hotlist::make_payload(
+		{"ncic-ca", 3, hotlist::parse_utc("2026-11-26T00:00:00Z").value()}, kCsv);
+	ASSERT_TRUE(payload);
+	const auto now = hotlist::parse_utc("2026-11-26T12:00:00Z").value();
+	auto il = (*store)->install(*payload, "hash", rules(), now);
+	ASSERT_TRUE(il) << il.error().message;
+	EXPECT_EQ(il->entries, 3u);
+	auto m = (*store)->load("ncic-ca");
+	ASSERT_TRUE(m) << m.error().message;
+	EXPECT_EQ((*m)->match("ABC1234", rules(), now).size(), 1u);
+	ASSERT_EQ((*store)->list().size(), 1u);
+	EXPECT_EQ((*store)->list()[0].info.version, 3u);
+	for (const auto &f : std::filesystem::recursive_directory_iterator(state.path())) {
+		const auto bytes = read_file(f.path());
+		for (const char *plate : {"ABC1234", "7XYZ89", "AMB3R1"})
+			EXPECT_EQ(bytes.find(plate), std::string::npos) << f.path() << " " << plate;
+	}
+	auto again = (*store)->install(*payload, "hash", rules(), now);
+	ASSERT_FALSE(again);
+	EXPECT_EQ(again.error().code, -ESTALE);
+	// A category the policy does not allow: refused, naming the payload line.
+	auto r = rules();
+	r.categories = {"stolen"};
+	auto v4 = hotlist::make_payload(
+		{"ncic-ca", 4, hotlist::parse_utc("2026-11-26T00:00:00Z").value()}, kCsv);
+	auto refused = (*store)->install(*v4, "hash", r, now);
+	ASSERT_FALSE(refused);
+	EXPECT_EQ(refused.error().code, -EPERM);
+	EXPECT_NE(refused.error().message.find("line 9"), std::string::npos)
+		<< refused.error().message;
+	// A reopened store (same list key file) still loads it.
+	auto reopened = hotlist::HotlistStore::open(state.path());
+	ASSERT_TRUE(reopened);
+	EXPECT_TRUE((*reopened)->load_all());
 }
 
 } // namespace

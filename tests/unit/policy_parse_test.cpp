@@ -252,6 +252,24 @@ TEST(PolicyParse, MissingRequiredFieldsAreNamed)
 	}
 }
 
+TEST(PolicyParse, NoRecipientsMeansNothingPublished)
+{
+	std::string text = kValid.substr(0, kValid.find("[[recipients]]"));
+	auto p = parse_policy(text, "none.toml");
+	ASSERT_TRUE(p.ok()) << p.error().message;
+	EXPECT_TRUE(p->recipients.empty());
+	p = parse_policy(text + "recipients = []\n", "empty.toml");
+	ASSERT_FALSE(p.ok()); // after [hotlist] it is hotlist.recipients: unknown
+	EXPECT_NE(p.error().message.find("hotlist.recipients: unknown key"), std::string::npos);
+	const auto top = text.find("[retention]");
+	p = parse_policy(text.substr(0, top) + "recipients = []\n" + text.substr(top), "e.toml");
+	ASSERT_TRUE(p.ok()) << p.error().message;
+	EXPECT_TRUE(p->recipients.empty());
+	p = parse_policy(text.substr(0, top) + "recipients = [1]\n" + text.substr(top), "e.toml");
+	ASSERT_FALSE(p.ok());
+	EXPECT_NE(p.error().message.find(": recipients: "), std::string::npos);
+}
+
 TEST(PolicyParse, SyntaxErrorHasPosition)
 {
 	auto p = parse_policy("id = \"x\"\nversion = = 3\n", "syn.toml");

@@ -79,6 +79,8 @@ constexpr std::string_view kCsvHeader =
 /// whose category the rules do not allow refuse the whole list.
 [[nodiscard]] Result<std::vector<Entry>> parse_csv(std::string_view text,
 						   const policy::HotlistRules &rules);
+/// The same checks without the category allowlist (the signing side knows no device policy).
+[[nodiscard]] Result<std::vector<Entry>> parse_csv_syntax(std::string_view text);
 
 /// A list's identity and freshness (carried by the signed bundle).
 struct ListInfo {

@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Publishing hits to a real mosquitto: round trip, outage, crash, policy allowlist, TLS.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <set>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "lethe/publish/publisher.h"
+#include "support/mosquitto_fixture.h"
+#include "support/temp_dir.h"
+
+namespace lethe::test {
+namespace {
+
+using namespace lethe::publish;
+using namespace std::chrono_literals;
+
+const std::string kHitTopic = "lethe/hits/agency";
+const std::string kStatusTopic = "lethe/status/dev1";
+
+policy::Policy allow(const MosquittoBroker &broker, std::vector<std::string> topics = {kHitTopic,
+										       kStatusTopic})
+{
+	policy::Policy p;
+	p.id = "test-policy";
+	p.version = 7;
+	p.retention.outbox = 3600s;
+	p.hotlist.categories = {"stolen"};
+	policy::Recipient r;
+	r.name = "agency";
+	r.broker = broker.address();
+	r.topics = std::move(topics);
+	r.purpose = "tests";
+	p.recipients.push_back(r);
+	return p;
+}
+
+PublisherConfig config(const MosquittoBroker &broker)
+{
+	PublisherConfig c;
+	c.device_id = "dev1";
+	c.host = broker.host();
+	c.port = broker.port();
+	c.hit_topic = kHitTopic;
+	c.status_topic = kStatusTopic;
+	c.backoff_min = 50ms;
+	c.backoff_max = 400ms;
+	if (broker.tls_enabled()) {
+		c.tls = true;
+		c.ca_file = broker.tls().ca_cert;
+		c.cert_file = broker.tls().client_cert;
+		c.key_file = broker.tls().client_key;
+	}
+	return c;
+}
+
+HitEvent hit(const std::string &plate)
+{
+	HitEvent e;
+	e.event_id = new_event_id();
+	e.camera_id = "cam0";
+	e.time = std::chrono::system_clock::now();
+	e.plate = plate;
+	e.confidence = 0.93;
+	e.region = "CA";
+	e.list_id = "ncic-stolen";
+	e.category = "stolen";
+	e.match_type = hotlist::MatchType::Confusion;
+	e.crop_jpeg = {0xff, 0xd8, 0xff, 0xd9};
+	e.location = Location{37.77, -122.42, 5.0};
+	return e;
+}
+
+/// Event ids of the hit messages received (all copies, duplicates included).
+std::vector<std::string> hit_ids(const MqttSubscriber &sub)
+{
+	std::vector<std::string> ids;
+	for (const auto &m : sub.messages())
+		if (m.topic == kHitTopic)
+			ids.push_back(nlohmann::json::parse(m.payload).at("event_id").get<std::string>());
+	return ids;
+}
+
+/// Wait until the distinct hit event ids received cover `want`; returns them.
+std::set<std::string> wait_unique(const MqttSubscriber &sub, std::size_t want,
+				  std::chrono::milliseconds timeout)
+{
+	const auto deadline = std::chrono::steady_clock::now() + timeout;
+	std::set<std::string> unique;
+	for (;;) {
+		const auto ids = hit_ids(sub);
+		unique = std::set<std::string>(ids.begin(), ids.end());
+		if (unique.size() >= want || std::chrono::steady_clock::now() > deadline)
+			return unique;
+		std::this_thread::sleep_for(20ms);
+	}
+}
+
+struct Rig {
+	TempDir dir;
+	std::unique_ptr<FileOutboxKeys> keys;
+	std::unique_ptr<Outbox> outbox;
+	explicit Rig(const std::filesystem::path &state = {})
+	{
+		const auto base = state.empty() ? dir.path() : state;
+		keys = std::move(FileOutboxKeys::create(base / "outbox.key")).value();
+		outbox = std::move(Outbox::open(base / "outbox.db", *keys)).value();
+	}
+};
+
+TEST(Publish, RoundTripOverMqtt5WithStatus)
+{
+	MosquittoBroker broker;
+	ASSERT_TRUE(broker.start()) << broker.log_text();
+	MqttSubscriber sub(broker, "lethe/#");
+	ASSERT_TRUE(sub.connected());
+	Rig rig;
+	auto pub = Publisher::create(config(broker), *rig.outbox, allow(broker));
+	ASSERT_TRUE(pub) << pub.error().message;
+	(*pub)->start();
+	ASSERT_TRUE((*pub)->wait_connected(5s)) << (*pub)->stats().last_error;
+	EXPECT_EQ((*pub)->stats().protocol, 5);
+
+	const HitEvent e = hit("7XYZ89");
+	ASSERT_TRUE((*pub)->publish(e));
+	ASSERT_TRUE((*pub)->wait_until_empty(5s));
+	ASSERT_TRUE(sub.wait_for(2, 5s));
+	bool seen_hit = false, seen_status = false;
+	for (const auto &m : sub.messages()) {
+		if (m.topic == kHitTopic) {
+			seen_hit = true;
+			EXPECT_FALSE(m.retain);
+			EXPECT_EQ(m.qos, 1);
+			auto got = event_from_json(m.payload);
+			ASSERT_TRUE(got) << got.error().message << "\n" << m.payload;
+			EXPECT_EQ(got->event_id, e.event_id);
+			EXPECT_EQ(got->plate, "7XYZ89");
+			EXPECT_EQ(got->device_id, "dev1");
+			EXPECT_EQ(got->policy_id, "test-policy");
+			EXPECT_EQ(got->policy_version, 7u);
+			EXPECT_EQ(got->match_type, hotlist::MatchType::Confusion);
+			EXPECT_EQ(got->crop_jpeg, e.crop_jpeg);
+			ASSERT_TRUE(got->location);
+			EXPECT_DOUBLE_EQ(got->location->latitude, 37.77);
+			EXPECT_EQ(nlohmann::json::parse(m.payload).at("verification_required"), true);
+		} else if (m.topic == kStatusTopic) {
+			seen_status = true;
+			const auto j = nlohmann::json::parse(m.payload);
+			EXPECT_EQ(j.at("state"), "online");
+			EXPECT_EQ(j.at("policy").at("version"), 7);
+			EXPECT_TRUE(j.contains("outbox_depth"));
+			EXPECT_EQ(m.payload.find("7XYZ89"), std::string::npos);
+		}
+	}
+	EXPECT_TRUE(seen_hit);
+	EXPECT_TRUE(seen_status);
+	EXPECT_EQ((*pub)->stats().acked, 1u);
+
+	// Clean stop leaves a retained "offline" status for late subscribers.
+	(*pub)->stop();
+	MqttSubscriber late(broker, kStatusTopic);
+	ASSERT_TRUE(late.wait_for(1, 5s));
+	EXPECT_TRUE(late.messages()[0].retain);
+	EXPECT_EQ(nlohmann::json::parse(late.messages()[0].payload).at("state"), "offline");
+}
+
+TEST(Publish, Mqtt311RoundTrip)
+{
+	MosquittoBroker broker;
+	ASSERT_TRUE(broker.start()) << broker.log_text();
+	MqttSubscriber sub(broker, kHitTopic);
+	Rig rig;
+	auto cfg = config(broker);
+	cfg.mqtt5 = false;
+	auto pub = std::move(Publisher::create(cfg, *rig.outbox, allow(broker))).value();
+	pub->start();
+	ASSERT_TRUE(pub->wait_connected(5s));
+	EXPECT_EQ(pub->stats().protocol, 4);
+	ASSERT_TRUE(pub->publish(hit("ABC1234")));
+	ASSERT_TRUE(sub.wait_for(1, 5s));
+	EXPECT_TRUE(pub->wait_until_empty(5s));
+}
+
+TEST(Publish, TopicOrBrokerOutsidePolicyNeverReachesTheWire)
+{
+	MosquittoBroker broker;
+	ASSERT_TRUE(broker.start()) << broker.log_text();
+	MqttSubscriber sub(broker, "#");
+	ASSERT_TRUE(sub.connected());
+	Rig rig;
+	// Allowed: only the hit topic on ANOTHER broker. Nothing may be sent to this one.
+	auto p = allow(broker);
+	p.recipients[0].broker = "127.0.0.1:1";
+	auto pub = std::move(Publisher::create(config(broker), *rig.outbox, p)).value();
+	pub->start();
+	ASSERT_TRUE(pub->wait_connected(5s));
+	auto s = pub->publish(hit("ABC1234"));
+	ASSERT_FALSE(s);
+	EXPECT_EQ(s.error().code, -EPERM);
+	// Right broker, topic not on the allowlist.
+	pub->set_policy(allow(broker, {kHitTopic}));
+	auto s2 = pub->publish(hit("ABC1234"), "lethe/hits/elsewhere");
+	ASSERT_FALSE(s2);
+	EXPECT_EQ(s2.error().code, -EPERM);
+	EXPECT_EQ(rig.outbox->depth(), 0u);
+	EXPECT_EQ(pub->stats().refused, 2u);
+	// A stale hit under a policy that does not publish stale hits.
+	auto stale = hit("ABC1234");
+	stale.stale = true;
+	EXPECT_FALSE(pub->publish(stale));
+	// Policy revoked after the hit was queued: it stays in the outbox, unsent.
+	pub->stop();
+	ASSERT_TRUE(pub->publish(hit("QUEUED1")));
+	pub->set_policy(allow(broker, {"lethe/other"}));
+	pub->start();
+	std::this_thread::sleep_for(700ms);
+	EXPECT_EQ(rig.outbox->depth(), 1u);
+	pub->stop();
+	// The status topic was not allowed either (only kHitTopic): nothing at all arrived.
+	EXPECT_EQ(sub.count(), 0u);
+	for (const auto &m : sub.messages())
+		ADD_FAILURE() << "unexpected message on " << m.topic;
+}
+
+TEST(Publish, BrokerOutageLosesNothing)
+{
+	MosquittoBroker::Options o;
+	o.persistence = true;
+	MosquittoBroker broker(o);
+	ASSERT_TRUE(broker.start()) << broker.log_text();
+	MqttSubscriber sub(broker, kHitTopic, "consumer-outage");
+	ASSERT_TRUE(sub.connected());
+	Rig rig;
+	auto pub = std::move(Publisher::create(config(broker), *rig.outbox, allow(broker))).value();
+	pub->start();
+	ASSERT_TRUE(pub->wait_connected(5s));
+
+	std::set<std::string> sent;
+	for (int i = 0; i < 5; ++i) {
+		auto e = hit("ABC" + std::to_string(1000 + i));
+		sent.insert(e.event_id);
+		ASSERT_TRUE(pub->publish(e));
+	}
+	ASSERT_TRUE(pub->wait_until_empty(5s));
+	broker.stop();
+	for (int i = 0; i < 20; ++i) {
+		auto e = hit("OUT" + std::to_string(1000 + i));
+		sent.insert(e.event_id);
+		ASSERT_TRUE(pub->publish(e)); // stored while the broker is down
+	}
+	std::this_thread::sleep_for(300ms);
+	EXPECT_EQ(rig.outbox->depth(), 20u);
+	EXPECT_FALSE(pub->stats().connected);
+	ASSERT_TRUE(broker.start()) << broker.log_text();
+	ASSERT_TRUE(pub->wait_until_empty(15s)) << pub->stats().last_error;
+	EXPECT_EQ(wait_unique(sub, sent.size(), 15s), sent); // every hit, each once after dedupe by event id
+	EXPECT_GE(pub->stats().connects, 2u);
+}
+
+TEST(Publish, KilledMidPublishIsDeliveredAfterRestart)
+{
+	MosquittoBroker::Options o;
+	o.persistence = true;
+	MosquittoBroker broker(o);
+	ASSERT_TRUE(broker.start()) << broker.log_text();
+	{
+		// Register a persistent consumer session, then go away (no threads before fork).
+		MqttSubscriber reg(broker, "lethe/#", "consumer-crash");
+		ASSERT_TRUE(reg.connected());
+	}
+	TempDir state;
+	constexpr int kHits = 10;
+	int to_parent[2], to_child[2];
+	ASSERT_EQ(pipe(to_parent), 0);
+	ASSERT_EQ(pipe(to_child), 0);
+	const pid_t child = fork();
+	ASSERT_GE(child, 0);
+	if (child == 0) {
+		Rig rig(state.path());
+		auto pub = std::move(Publisher::create(config(broker), *rig.outbox, allow(broker)))
+				   .value();
+		pub->start();
+		char c = pub->wait_connected(5s) ? 'C' : 'F';
+		(void)!write(to_parent[1], &c, 1);
+		(void)!read(to_child[0], &c, 1); // parent froze the broker
+		for (int i = 0; i < kHits; ++i)
+			if (!pub->publish(hit("KIL" + std::to_string(1000 + i))))
+				_exit(3);
+		std::this_thread::sleep_for(200ms); // PUBLISH packets are on the socket, no PUBACK
+		c = 'P';
+		(void)!write(to_parent[1], &c, 1);
+		for (;;)
+			pause();
+	}
+	char c = 0;
+	ASSERT_EQ(read(to_parent[0], &c, 1), 1);
+	ASSERT_EQ(c, 'C');
+	::kill(broker.pid(), SIGSTOP);
+	(void)!write(to_child[1], &c, 1);
+	ASSERT_EQ(read(to_parent[0], &c, 1), 1);
+	ASSERT_EQ(c, 'P');
+	::kill(child, SIGKILL);
+	int status = 0;
+	waitpid(child, &status, 0);
+	::kill(broker.pid(), SIGCONT);
+
+	MqttSubscriber sub(broker, "lethe/#", "consumer-crash");
+	ASSERT_TRUE(sub.connected());
+	Rig rig(state.path());
+	EXPECT_EQ(rig.outbox->depth(), static_cast<std::size_t>(kHits)); // nothing was acked
+	auto pending = rig.outbox->peek(100, std::chrono::system_clock::now());
+	ASSERT_TRUE(pending);
+	std::set<std::string> expected;
+	for (const auto &it : *pending)
+		expected.insert(it.event_id);
+	auto pub = std::move(Publisher::create(config(broker), *rig.outbox, allow(broker))).value();
+	pub->start();
+	ASSERT_TRUE(pub->wait_until_empty(15s)) << pub->stats().last_error;
+	EXPECT_EQ(wait_unique(sub, expected.size(), 10s), expected);
+	// The killed publisher's last will announced it offline.
+	bool offline = false;
+	for (const auto &m : sub.messages())
+		if (m.topic == kStatusTopic &&
+		    nlohmann::json::parse(m.payload).at("state") == "offline")
+			offline = true;
+	EXPECT_TRUE(offline);
+}
+
+TEST(Publish, TlsWithClientCertificateRoundTrip)
+{
+	MosquittoBroker::Options o;
+	o.tls = true;
+	MosquittoBroker broker(o);
+	ASSERT_TRUE(broker.start()) << broker.log_text();
+	MqttSubscriber sub(broker, kHitTopic);
+	ASSERT_TRUE(sub.connected());
+	Rig rig;
+	auto pub = std::move(Publisher::create(config(broker), *rig.outbox, allow(broker))).value();
+	pub->start();
+	ASSERT_TRUE(pub->wait_connected(5s)) << pub->stats().last_error;
+	ASSERT_TRUE(pub->publish(hit("TLS1234")));
+	ASSERT_TRUE(sub.wait_for(1, 5s));
+	EXPECT_TRUE(pub->wait_until_empty(5s));
+}
+
+TEST(Publish, BrokerWithWrongCaIsRefused)
+{
+	MosquittoBroker::Options o;
+	o.tls = true;
+	MosquittoBroker broker(o);
+	ASSERT_TRUE(broker.start()) << broker.log_text();
+	MqttSubscriber sub(broker, "#");
+	ASSERT_TRUE(sub.connected());
+	TlsFiles other;
+	ASSERT_TRUE(make_tls_files(broker.dir() / "other", "other", other));
+	Rig rig;
+	auto cfg = config(broker);
+	cfg.ca_file = other.ca_cert; // trusts a CA that did not sign the broker's certificate
+	auto pub = std::move(Publisher::create(cfg, *rig.outbox, allow(broker))).value();
+	pub->start();
+	ASSERT_TRUE(pub->publish(hit("CA12345")));
+	EXPECT_FALSE(pub->wait_connected(1500ms));
+	const auto st = pub->stats();
+	EXPECT_GE(st.connect_failures, 1u);
+	EXPECT_NE(st.last_error.find("TLS"), std::string::npos) << st.last_error;
+	EXPECT_EQ(st.outbox_depth, 1u); // kept, not sent
+	pub->stop();
+	EXPECT_EQ(sub.count(), 0u);
+}
+
+TEST(Outbox, EncryptedExpiresAndSurvivesReopen)
+{
+	TempDir dir;
+	auto keys = std::move(FileOutboxKeys::create(dir / "k")).value();
+	const auto now = std::chrono::system_clock::now();
+	{
+		auto ob = std::move(Outbox::open(dir / "o.db", *keys)).value();
+		ASSERT_TRUE(ob->put("e1", "t", "{\"plate\":\"SECRET12\"}", now, 60s));
+		ASSERT_TRUE(ob->put("e1", "t", "{\"plate\":\"SECRET12\"}", now, 60s)); // idempotent
+		ASSERT_TRUE(ob->put("e2", "t", "{\"plate\":\"SHORT99\"}", now, 1s));
+		EXPECT_FALSE(ob->put("e3", "t", "x", now, 0s)); // policy keeps no outbox
+		EXPECT_EQ(ob->depth(), 2u);
+	}
+	for (const auto &f : std::filesystem::directory_iterator(dir.path())) {
+		const auto bytes = read_file(f.path());
+		EXPECT_EQ(bytes.find("SECRET12"), std::string::npos) << f.path();
+		EXPECT_EQ(bytes.find("SHORT99"), std::string::npos) << f.path();
+	}
+	auto ob = std::move(Outbox::open(dir / "o.db", *keys)).value();
+	auto items = ob->peek(10, now + 2s);
+	ASSERT_TRUE(items);
+	ASSERT_EQ(items->size(), 1u);
+	EXPECT_EQ(std::string(items->at(0).payload.begin(), items->at(0).payload.end()),
+		  "{\"plate\":\"SECRET12\"}");
+	auto purged = ob->purge_expired(now + 2s);
+	ASSERT_TRUE(purged);
+	EXPECT_EQ(*purged, 1u);
+	ASSERT_TRUE(ob->remove("e1", "t"));
+	EXPECT_EQ(ob->depth(), 0u);
+
+	// Another key cannot read entries: they are dropped, not returned.
+	ASSERT_TRUE(ob->put("e4", "t", "x", now, 60s));
+	auto other = std::move(FileOutboxKeys::create(dir / "k2")).value();
+	auto ob2 = std::move(Outbox::open(dir / "o.db", *other)).value();
+	auto none = ob2->peek(10, now);
+	ASSERT_TRUE(none);
+	EXPECT_TRUE(none->empty());
+}
+
+TEST(Event, JsonRoundTripAndValidation)
+{
+	auto e = hit("ABC1234");
+	e.device_id = "dev1";
+	e.policy_id = "p";
+	e.policy_version = 3;
+	const std::string j = to_json(e);
+	auto back = event_from_json(j);
+	ASSERT_TRUE(back) << back.error().message;
+	EXPECT_EQ(back->event_id, e.event_id);
+	EXPECT_EQ(format_time_ms(back->time), format_time_ms(e.time));
+	auto bad = nlohmann::json::parse(j);
+	bad["verification_required"] = false;
+	EXPECT_FALSE(event_from_json(bad.dump()));
+	bad = nlohmann::json::parse(j);
+	bad["event_id"] = "not-a-uuid";
+	EXPECT_FALSE(event_from_json(bad.dump()));
+	bad = nlohmann::json::parse(j);
+	bad["confidence"] = 1.5;
+	EXPECT_FALSE(event_from_json(bad.dump()));
+	std::set<std::string> ids;
+	for (int i = 0; i < 1000; ++i)
+		ids.insert(new_event_id());
+	EXPECT_EQ(ids.size(), 1000u);
+}
+
+} // namespace
+} // namespace lethe::test
