@@ -107,10 +107,10 @@ Status Daemon::open_stores()
 	hotlists_ = std::move(hl).value();
 	load_hotlists();
 
-	auto keys = publish::FileOutboxKeys::create(state / "outbox.key");
-	if (!keys)
-		return make_error(keys.error().code, "outbox key: " + keys.error().message);
-	outbox_keys_ = std::move(keys).value();
+	// Outbox entries are sealed under the retention key store's epoch keys: destroying an
+	// epoch (retention) crypto-erases the hits still waiting in it.
+	outbox_keys_ = std::make_unique<publish::KeyStoreOutboxKeys>(
+		retention_->keys(), current_policy().retention.key_rotation);
 	return {};
 }
 

@@ -83,7 +83,7 @@ private:
 	std::unique_ptr<retention::Retention> retention_;
 	std::unique_ptr<retention::PurgeWorker> purger_;
 	std::unique_ptr<hotlist::HotlistStore> hotlists_;
-	std::unique_ptr<publish::FileOutboxKeys> outbox_keys_;
+	std::unique_ptr<publish::KeyStoreOutboxKeys> outbox_keys_;
 	struct Broker {
 		std::string name;
 		std::unique_ptr<publish::Outbox> outbox;

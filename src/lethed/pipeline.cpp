@@ -317,6 +317,9 @@ PipelineStats Pipeline::stats() const
 	const auto now = std::chrono::steady_clock::now();
 	const double dt = std::chrono::duration<double>(now - rate_time_).count();
 	if (rate_time_ == std::chrono::steady_clock::time_point{}) {
+		// First call: the average since the start.
+		const double up = std::chrono::duration<double>(now - start_time_).count();
+		rate_ = up > 0 ? static_cast<double>(s.frames_read) / up : 0;
 		rate_time_ = now;
 		rate_frames_ = s.frames_read;
 	} else if (dt >= 1.0) {
