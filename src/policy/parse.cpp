@@ -3,6 +3,7 @@
 #include "lethe/policy/parse.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <set>
 #include <sstream>
@@ -21,7 +22,9 @@ constexpr std::size_t kMaxRecipients = 64;
 constexpr std::size_t kMaxTopics = 64;
 constexpr std::size_t kMaxTopicLength = 256;
 
-bool valid_name(std::string_view s)
+} // namespace
+
+bool valid_policy_name(std::string_view s)
 {
 	if (s.empty() || s.size() > 64)
 		return false;
@@ -31,6 +34,10 @@ bool valid_name(std::string_view s)
 	return std::all_of(s.begin(), s.end(),
 			   [&](char c) { return alnum(c) || c == '.' || c == '_' || c == '-'; });
 }
+
+namespace {
+
+bool valid_name(std::string_view s) { return valid_policy_name(s); }
 
 bool printable(std::string_view s, bool allow_newlines)
 {

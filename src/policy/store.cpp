@@ -226,6 +226,8 @@ std::vector<std::pair<std::string, std::uint64_t>> PolicyStore::read_versions() 
 std::uint64_t PolicyStore::highest_version(std::string_view id) const
 {
 	std::uint64_t best = 0;
+	if (!valid_policy_name(id))
+		return 0;
 	for (const auto &[i, v] : read_versions())
 		if (i == id)
 			best = std::max(best, v);
@@ -294,6 +296,8 @@ Outcome<Policy> PolicyStore::install(std::string_view bundle, const std::filesys
 
 Status PolicyStore::remove(std::string_view id)
 {
+	if (!valid_policy_name(id))
+		return make_error(-EINVAL, "invalid policy id");
 	DirLock lock(dir_);
 	if (!lock.ok())
 		return make_error(-errno, "cannot lock " + (dir_ / ".lock").string());

@@ -19,10 +19,13 @@ for t in "${targets[@]}"; do
   work=build/fuzz/work/$t findings=build/fuzz/findings/$t
   mkdir -p "$work" "$findings"
   seeds=tests/fuzz/corpus/${t%_fuzz}
+  seed_args=()
+  [[ -d $seeds ]] && seed_args=("$seeds")
   log=build/fuzz/$t.log
   set +e
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   "build/fuzz/tests/fuzz/$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
-    -artifact_prefix="$findings/" -print_final_stats=1 "$work" ${seeds:+$( [[ -d $seeds ]] && echo "$seeds")} \
+    -artifact_prefix="$findings/" -print_final_stats=1 "$work" "${seed_args[@]}" \
     >"$log" 2>&1
   set -e
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)

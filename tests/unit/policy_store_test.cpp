@@ -271,6 +271,10 @@ TEST_F(StoreTest, RollbackRememberedAcrossRemovalAndCrash)
 	r = store_->install(sign(s), trust_.path(), kNow);
 	ASSERT_FALSE(r.ok());
 	EXPECT_EQ(r.reason(), Reason::Rollback);
+	// Ids are names, never paths.
+	EXPECT_FALSE(store_->remove("../versions").ok());
+	EXPECT_TRUE(std::filesystem::exists(state_ / "policies/versions") ||
+		    std::filesystem::exists(state_ / "policies/agency-x.bundle"));
 	// A different policy id has its own counter.
 	Spec other;
 	other.id = "state-law";

@@ -25,6 +25,9 @@ constexpr std::uint64_t kMaxVersion = 9007199254740991; ///< 2^53 - 1 (exact in 
 /// Unknown keys are errors. The result has hash/key_id/sources empty (set by install).
 [[nodiscard]] Result<Policy> parse_policy(std::string_view toml, std::string_view source);
 
+/// True for a valid policy id / recipient name / category: 1-64 of [a-z0-9._-], first a-z0-9.
+[[nodiscard]] bool valid_policy_name(std::string_view s);
+
 /// Parse a duration: "0", "90s", "3m", "21d", "1h30m", "2y" (s, m = minute, h, d, w, y = 365 d).
 [[nodiscard]] Result<Seconds> parse_duration(std::string_view text);
 /// Shortest exact spelling of a duration ("21d", "1h30m", "0s").
