@@ -3,9 +3,12 @@
 // socket (status, camera list/snapshot, selftest); SIGHUP reload; forensic scan of the state dir.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -125,10 +128,13 @@ public_agency = true
 class Lethed
 {
 public:
-	Lethed(const Device &d, bool exit_when_done)
+	Lethed(const Device &d, bool exit_when_done,
+	       const std::vector<std::pair<std::string, std::string>> &env = {})
 	{
 		pid_ = ::fork();
 		if (pid_ == 0) {
+			for (const auto &[k, v] : env)
+				::setenv(k.c_str(), v.c_str(), 1);
 			const int fd = ::open(d.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
 			::dup2(fd, 2);
 			::dup2(fd, 1);
@@ -350,6 +356,61 @@ TEST(Lethed, ControlSocketReloadAndCleanShutdown)
 	(void)run_command(kCli + " status --socket " + sock.string());
 	down = run_command(kCli + " status --socket " + sock.string()).status;
 	EXPECT_EQ(down, 3);
+}
+
+TEST(Lethed, NotifiesReadyAndFeedsWatchdogOnlyWhileFramesFlow)
+{
+	lethe::test::MosquittoBroker broker;
+	ASSERT_TRUE(broker.start());
+	Device d(broker);
+	const auto replay = make_replay(d.dir / "replay", {"us-angle.jpg"});
+	d.write_config(broker, replay, "replay_fps = 10\n"); // 14 frames: 1.4 s of video
+
+	// Stand in for systemd: a datagram socket at $NOTIFY_SOCKET, watchdog period 600 ms.
+	const auto path = d.dir / "notify.sock";
+	const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ASSERT_GE(fd, 0);
+	sockaddr_un addr{};
+	addr.sun_family = AF_UNIX;
+	std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+	ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)), 0);
+	timeval tv{0, 100000};
+	::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+
+	Lethed lethed(d, false, {{"NOTIFY_SOCKET", path.string()}, {"WATCHDOG_USEC", "600000"}});
+	struct Message {
+		std::chrono::steady_clock::time_point at;
+		std::string text;
+	};
+	std::vector<Message> got;
+	auto receive_for = [&](std::chrono::milliseconds span) {
+		const auto end = std::chrono::steady_clock::now() + span;
+		char buf[512];
+		while (std::chrono::steady_clock::now() < end) {
+			const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+			if (n > 0)
+				got.push_back({std::chrono::steady_clock::now(),
+					       std::string(buf, static_cast<std::size_t>(n))});
+		}
+	};
+	auto count = [&](const std::string &what, std::chrono::steady_clock::time_point after = {}) {
+		return std::count_if(got.begin(), got.end(), [&](const Message &m) {
+			return m.at >= after && m.text.find(what) != std::string::npos;
+		});
+	};
+	// READY comes once the pipeline runs; the replay then lasts ~1.4 s (longer under ASan).
+	receive_for(20s);
+	ASSERT_GE(count("READY=1"), 1) << lethe::test::read_file(d.log);
+	EXPECT_GE(count("WATCHDOG=1"), 1) << "fed while frames flowed";
+	// The finite source has ended long ago: the watchdog must have gone quiet.
+	const auto quiet_since = std::chrono::steady_clock::now();
+	receive_for(3s);
+	EXPECT_EQ(count("WATCHDOG=1", quiet_since), 0) << "fed although no frame arrives";
+	lethed.signal(SIGTERM);
+	EXPECT_EQ(lethed.wait(60s), 0);
+	receive_for(200ms);
+	EXPECT_GE(count("STOPPING=1"), 1);
+	::close(fd);
 }
 
 TEST(Lethed, BadConfigRefusedWithFileLine)
