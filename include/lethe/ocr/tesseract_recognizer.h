@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// TesseractRecognizer: line OCR with the Tesseract 5 C++ API (LSTM, single-line mode).
+#pragma once
+
+#include <memory>
+
+#include "lethe/ocr/plate_recognizer.h"
+
+namespace tesseract {
+class TessBaseAPI;
+}
+
+namespace lethe::ocr {
+
+/// The directory holding `language`.traineddata: `preferred` if given, else $LETHE_TESSDATA,
+/// $TESSDATA_PREFIX (and its tessdata/), the installed and source model folders, then
+/// Debian's /usr/share/tesseract-ocr/{5,4.00}/tessdata and /usr/share/tessdata.
+[[nodiscard]] Result<std::string> find_tessdata(const std::string &preferred,
+					       const std::string &language);
+
+/// One tesseract::TessBaseAPI in page-segmentation mode 7 (one text line), LSTM engine,
+/// dictionaries off, the whitelist applied, and per-character alternatives taken from the
+/// CTC decoder (lstm_choice_mode 2) through ChoiceIterator. One instance per thread.
+class TesseractRecognizer final : public PlateRecognizer
+{
+public:
+	[[nodiscard]] static Result<std::unique_ptr<TesseractRecognizer>>
+	create(const RecognizerOptions &options);
+	~TesseractRecognizer() override;
+
+	[[nodiscard]] std::string_view name() const override { return "tesseract"; }
+	[[nodiscard]] Result<LineRead> recognize_line(const cv::Mat &line) override;
+
+private:
+	TesseractRecognizer() = default;
+	std::unique_ptr<tesseract::TessBaseAPI> api_;
+	std::string whitelist_;
+};
+
+} // namespace lethe::ocr

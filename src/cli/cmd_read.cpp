@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// `lethe read`: read plates in image files or directories (table or JSON lines).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "lethe/ocr/image_file.h"
+#include "lethe/ocr/plate_reader.h"
+
+namespace lethe::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool image_extension(const fs::path &p)
+{
+	std::string e = p.extension().string();
+	std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return std::tolower(c); });
+	return e == ".jpg" || e == ".jpeg" || e == ".png" || e == ".bmp";
+}
+
+/// Files named on the command line as given; directories expanded to their image files
+/// (by extension, sorted, not recursive). A path that does not exist stays in the list so
+/// that it gets its own error line.
+std::vector<std::string> expand(const std::vector<std::string> &paths)
+{
+	std::vector<std::string> out;
+	for (const auto &p : paths) {
+		std::error_code ec;
+		if (fs::is_directory(p, ec)) {
+			std::vector<std::string> files;
+			for (const auto &e : fs::directory_iterator(p, ec))
+				if (e.is_regular_file(ec) && image_extension(e.path()))
+					files.push_back(e.path().string());
+			std::sort(files.begin(), files.end());
+			if (files.empty())
+				out.push_back(p); // reported as "no images in directory"
+			out.insert(out.end(), files.begin(), files.end());
+		} else {
+			out.push_back(p);
+		}
+	}
+	return out;
+}
+
+double round_to(double v, double step)
+{
+	return std::round(v / step) * step;
+}
+
+struct Outcome {
+	std::string file;
+	double ms = 0.0;
+	bool failed = false;
+	std::string error;
+	std::vector<ocr::PlateRead> plates;
+};
+
+Outcome read_one(ocr::PlateReader &reader, const std::string &file)
+{
+	Outcome o;
+	o.file = file;
+	const auto t0 = std::chrono::steady_clock::now();
+	std::error_code ec;
+	if (fs::is_directory(file, ec)) {
+		o.failed = true;
+		o.error = "no images in directory";
+	} else if (auto img = ocr::load_image_file(file); !img) {
+		o.failed = true;
+		o.error = img.error().message;
+	} else if (auto reads = reader.read(*img); !reads) {
+		o.failed = true;
+		o.error = reads.error().message;
+	} else {
+		o.plates = std::move(reads).value();
+	}
+	o.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+	return o;
+}
+
+std::string json_line(const Outcome &o)
+{
+	nlohmann::json j;
+	j["file"] = o.file;
+	j["ms"] = round_to(o.ms, 0.01);
+	if (o.failed) {
+		j["error"] = o.error;
+	} else {
+		auto plates = nlohmann::json::array();
+		for (const auto &p : o.plates) {
+			nlohmann::json jp;
+			jp["text"] = p.text;
+			jp["confidence"] = round_to(p.confidence, 0.001);
+			jp["box"] = {p.box.x, p.box.y, p.box.width, p.box.height};
+			auto cands = nlohmann::json::array();
+			for (const auto &c : p.candidates)
+				cands.push_back({{"text", c.text}, {"confidence", round_to(c.confidence, 0.001)}});
+			jp["candidates"] = std::move(cands);
+			plates.push_back(std::move(jp));
+		}
+		j["plates"] = std::move(plates);
+	}
+	return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+std::string table_lines(const Outcome &o)
+{
+	char buf[512];
+	std::string s;
+	if (o.failed) {
+		std::snprintf(buf, sizeof buf, "%s\t%.1f ms\terror: %s\n", o.file.c_str(), o.ms,
+			      o.error.c_str());
+		return buf;
+	}
+	if (o.plates.empty()) {
+		std::snprintf(buf, sizeof buf, "%s\t%.1f ms\t(no plate)\n", o.file.c_str(), o.ms);
+		return buf;
+	}
+	for (const auto &p : o.plates) {
+		std::string alts;
+		for (std::size_t i = 1; i < p.candidates.size(); ++i) {
+			std::snprintf(buf, sizeof buf, "%s%s %.2f", alts.empty() ? "" : ", ",
+				      p.candidates[i].text.c_str(), p.candidates[i].confidence);
+			alts += buf;
+		}
+		std::snprintf(buf, sizeof buf, "%s\t%.1f ms\t%-9s %.2f  [%d,%d,%d,%d]  %s\n",
+			      o.file.c_str(), o.ms, p.text.c_str(), p.confidence, p.box.x, p.box.y,
+			      p.box.width, p.box.height, alts.c_str());
+		s += buf;
+	}
+	return s;
+}
+
+int run_read(int argc, char **argv)
+{
+	CLI::App app{"Read licence plates in image files (JPEG, PNG, BMP) or directories of them",
+		     "lethe read"};
+	std::string region = "us";
+	std::size_t top = 5;
+	unsigned threads = 1;
+	bool json = false;
+	std::string tessdata;
+	std::vector<std::string> paths;
+	app.add_option("--region", region, "Plate syntax: us, eu or br")
+		->check(CLI::IsMember({"us", "eu", "br"}))
+		->capture_default_str();
+	app.add_option("--top", top, "Candidates per plate")->check(CLI::Range(1, 50))->capture_default_str();
+	app.add_option("--threads", threads, "Worker threads (each with its own Tesseract)")
+		->check(CLI::Range(1, 64))
+		->capture_default_str();
+	app.add_flag("--json", json,
+		     "One JSON object per image per line: {file, ms, plates:[{text, confidence, "
+		     "box:[x,y,w,h], candidates:[{text, confidence}]}]} or {file, ms, error}");
+	app.add_option("--tessdata", tessdata,
+		       "Directory with eng.traineddata (default: $LETHE_TESSDATA, Debian's)");
+	app.add_option("PATH", paths, "Image files or directories")->required();
+	app.footer("Exit status: 0 all files read (with or without plates), 1 a file could not be "
+		   "read, 2 usage.");
+	try {
+		app.parse(argc, argv);
+	} catch (const CLI::ParseError &e) {
+		// --help prints and succeeds; any other parse error is a usage error (exit 2).
+		return app.exit(e) == 0 ? kExitOk : kExitUsage;
+	}
+
+	ocr::ReaderOptions options;
+	options.region = ocr::parse_region(region).value();
+	options.top = top;
+	options.recognizer_options.data_dir = tessdata;
+
+	const std::vector<std::string> files = expand(paths);
+	threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(1, files.size())));
+	std::vector<std::unique_ptr<ocr::PlateReader>> readers;
+	for (unsigned i = 0; i < threads; ++i) {
+		auto r = ocr::PlateReader::create(options);
+		if (!r) {
+			std::fprintf(stderr, "lethe read: %s\n", r.error().message.c_str());
+			return kExitFailure;
+		}
+		readers.push_back(std::move(r).value());
+	}
+
+	// A fixed pool: the main thread queues file indices (bounded queue, and at most
+	// `window` files in flight or waiting to print, so memory stays bounded) and prints
+	// results in input order as they complete. Nothing is dropped.
+	const std::size_t queue_cap = 2 * threads;
+	const std::size_t window = 4 * threads;
+	std::mutex m;
+	std::condition_variable cv;
+	std::deque<std::size_t> queue;
+	std::map<std::size_t, Outcome> done;
+	bool closed = false;
+	bool any_failed = false;
+
+	std::vector<std::thread> workers;
+	for (unsigned t = 0; t < threads; ++t) {
+		workers.emplace_back([&, t] {
+			for (;;) {
+				std::size_t idx = 0;
+				{
+					std::unique_lock lock(m);
+					cv.wait(lock, [&] { return !queue.empty() || closed; });
+					if (queue.empty())
+						return;
+					idx = queue.front();
+					queue.pop_front();
+				}
+				cv.notify_all();
+				Outcome o = read_one(*readers[t], files[idx]);
+				{
+					std::lock_guard lock(m);
+					done.emplace(idx, std::move(o));
+				}
+				cv.notify_all();
+			}
+		});
+	}
+
+	std::size_t next_print = 0;
+	auto flush = [&](std::unique_lock<std::mutex> &lock) {
+		std::vector<Outcome> ready;
+		for (auto it = done.find(next_print); it != done.end(); it = done.find(next_print)) {
+			ready.push_back(std::move(it->second));
+			done.erase(it);
+			++next_print;
+		}
+		if (ready.empty())
+			return;
+		lock.unlock();
+		for (const auto &o : ready) {
+			any_failed = any_failed || o.failed;
+			const std::string s = json ? json_line(o) : table_lines(o);
+			std::fwrite(s.data(), 1, s.size(), stdout);
+		}
+		std::fflush(stdout);
+		lock.lock();
+		cv.notify_all();
+	};
+
+	{
+		std::unique_lock lock(m);
+		for (std::size_t idx = 0; idx < files.size(); ++idx) {
+			for (;;) {
+				flush(lock);
+				if (queue.size() < queue_cap && idx - next_print < window)
+					break;
+				cv.wait(lock);
+			}
+			queue.push_back(idx);
+			cv.notify_all();
+		}
+		closed = true;
+		cv.notify_all();
+		while (next_print < files.size()) {
+			flush(lock);
+			if (next_print < files.size())
+				cv.wait(lock, [&] { return done.count(next_print) > 0; });
+		}
+	}
+	for (auto &w : workers)
+		w.join();
+	return any_failed ? kExitFailure : kExitOk;
+}
+
+} // namespace
+
+LETHE_COMMAND("read", "Read licence plates in image files or directories", run_read);
+
+} // namespace lethe::cli

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// PlateReader: detector + character-row isolation + recogniser + syntax = plate reads.
+#include "lethe/ocr/plate_reader.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <opencv2/imgproc.hpp>
+
+#include "lethe/detect/rectify.h"
+#include "lethe/ocr/char_row.h"
+
+namespace lethe::ocr {
+
+namespace {
+
+/// Patch geometry: the detector's region is scaled to this height and grown around.
+constexpr int kRegionHeight = 48;
+constexpr double kGrowChars = 3.5; ///< horizontally, in region heights, at least
+constexpr double kGrowY = 0.6;
+/// Characters are rendered this tall for the recogniser.
+constexpr int kOcrCharHeight = 32;
+
+/// Plate rim relative to the character row, from the regions' plate standards:
+/// width = row width + pad_w x character height, height = k_h x character height,
+/// centre offset (dx, dy) in character heights.
+struct RimGeometry {
+	double pad_w, k_h, dx, dy;
+};
+
+RimGeometry rim_geometry(Region r)
+{
+	switch (r) {
+	case Region::Us: // 12 x 6 in, characters about 2.9 in tall
+		return {0.9, 2.0, 0.0, 0.0};
+	case Region::Eu: // 520 x 110 mm, characters 75-80 mm, blue band on the left
+		return {1.5, 1.45, -0.25, 0.0};
+	case Region::Br: // 400 x 130 mm, characters 63-65 mm, city strip / band on top
+		return {0.95, 2.05, 0.0, -0.15};
+	}
+	return {0.9, 2.0, 0.0, 0.0};
+}
+
+double iou(const cv::Rect &a, const cv::Rect &b)
+{
+	const double inter = (a & b).area();
+	const double uni = a.area() + b.area() - inter;
+	return uni > 0 ? inter / uni : 0.0;
+}
+
+bool centre_inside(const cv::Rect &a, const cv::Rect &b)
+{
+	const cv::Point c(a.x + a.width / 2, a.y + a.height / 2);
+	return b.contains(c);
+}
+
+} // namespace
+
+PlateReader::PlateReader(const ReaderOptions &options,
+			 std::unique_ptr<detect::PlateDetector> detector,
+			 std::unique_ptr<PlateRecognizer> recognizer)
+	: options_(options), syntax_(PlateSyntax::for_region(options.region)),
+	  detector_(std::move(detector)), recognizer_(std::move(recognizer))
+{
+}
+
+PlateReader::~PlateReader() = default;
+
+Result<std::unique_ptr<PlateReader>> PlateReader::create(const ReaderOptions &options)
+{
+	auto det = detect::PlateDetector::create(options.detector, options.detector_options);
+	if (!det)
+		return det.error();
+	auto rec = PlateRecognizer::create(options.recognizer, options.recognizer_options);
+	if (!rec)
+		return rec.error();
+	return create(options, std::move(det).value(), std::move(rec).value());
+}
+
+Result<std::unique_ptr<PlateReader>> PlateReader::create(const ReaderOptions &options,
+							  std::unique_ptr<detect::PlateDetector> detector,
+							  std::unique_ptr<PlateRecognizer> recognizer)
+{
+	if (!detector || !recognizer)
+		return make_error(-EINVAL, "a plate reader needs a detector and a recognizer");
+	if (options.top == 0)
+		return make_error(-EINVAL, "top must be at least 1");
+	return std::unique_ptr<PlateReader>(
+		new PlateReader(options, std::move(detector), std::move(recognizer)));
+}
+
+Result<PlateRead> PlateReader::read_region(const cv::Mat &bgr, const cv::Mat &gray,
+					   const detect::PlateRegion &region)
+{
+	PlateRead none;
+	if (region.rect.size.height < 4 || region.rect.size.width < 8)
+		return none;
+	// Grow sideways by a few character heights: the detector may have missed characters at
+	// the row's ends.
+	const double grow_x = std::clamp(kGrowChars * region.rect.size.height / region.rect.size.width,
+					 0.15, 1.5);
+	detect::Patch pg = detect::cut_upright(gray, region.rect, grow_x, kGrowY, kRegionHeight);
+	detect::Patch pc;
+	const bool colour = options_.region == Region::Eu && !bgr.empty() && bgr.channels() == 3;
+	if (colour)
+		pc = detect::cut_upright(bgr, region.rect, grow_x, kGrowY, kRegionHeight);
+
+	CharRowOptions ro;
+	ro.min_height = 10;
+	ro.max_height = pg.image.rows;
+	ro.drop_coloured = colour;
+	const int fx = static_cast<int>(pg.image.cols * grow_x / (1.0 + 2.0 * grow_x));
+	const int fy = static_cast<int>(pg.image.rows * kGrowY / (1.0 + 2.0 * kGrowY));
+	ro.focus = cv::Rect(fx, fy, pg.image.cols - 2 * fx, pg.image.rows - 2 * fy);
+	auto row = find_char_row(pg.image, pc.image, ro);
+	if (!row)
+		return none;
+
+	// Deskew on the row's own slope, then find it again upright.
+	if (std::abs(row->angle) > 1.5) {
+		const cv::Point2f c(static_cast<float>(row->bounds.x + row->bounds.width / 2.0),
+				    static_cast<float>(row->bounds.y + row->bounds.height / 2.0));
+		pg = detect::rotate_patch(pg, c, row->angle);
+		if (colour)
+			pc = detect::rotate_patch(pc, c, row->angle);
+		const int m = static_cast<int>(row->char_height * 0.5);
+		ro.focus = cv::Rect(row->bounds.x - m, row->bounds.y - m, row->bounds.width + 2 * m,
+				    row->bounds.height + 2 * m);
+		auto again = find_char_row(pg.image, pc.image, ro);
+		if (!again)
+			return none;
+		row = std::move(again);
+	}
+
+	const cv::Mat line = render_row(*row, kOcrCharHeight);
+	if (line.empty())
+		return none;
+	auto lr = recognizer_->recognize_line(line);
+	if (!lr)
+		return lr.error();
+	auto cands = syntax_.rank(lr->chars, options_.top);
+	if (cands.empty() || cands.front().confidence < options_.min_confidence)
+		return none;
+
+	// Plate rim from the row and the region's plate geometry, back in source pixels.
+	const RimGeometry g = rim_geometry(options_.region);
+	const double ch = row->char_height;
+	const double cx = row->bounds.x + row->bounds.width / 2.0 + g.dx * ch;
+	const double cy = row->bounds.y + row->bounds.height / 2.0 + g.dy * ch;
+	const double pw = row->bounds.width + g.pad_w * ch, ph = g.k_h * ch;
+	std::vector<cv::Point2f> corners;
+	for (const auto &[sx, sy] : {std::pair{-1, -1}, {1, -1}, {1, 1}, {-1, 1}})
+		corners.push_back(detect::to_source(
+			pg, cv::Point2f(static_cast<float>(cx + sx * pw / 2.0),
+					static_cast<float>(cy + sy * ph / 2.0))));
+	PlateRead out;
+	out.box = cv::boundingRect(corners) & cv::Rect(0, 0, gray.cols, gray.rows);
+	out.text = cands.front().text;
+	out.confidence = cands.front().confidence;
+	out.candidates = std::move(cands);
+	return out;
+}
+
+Result<std::vector<PlateRead>> PlateReader::read(const cv::Mat &frame)
+{
+	if (frame.empty())
+		return make_error(-EINVAL, "empty frame");
+	cv::Mat bgr, gray;
+	if (frame.type() == CV_8UC3) {
+		bgr = frame;
+		cv::cvtColor(frame, gray, cv::COLOR_BGR2GRAY);
+	} else if (frame.type() == CV_8UC1) {
+		gray = frame;
+		cv::cvtColor(frame, bgr, cv::COLOR_GRAY2BGR);
+	} else {
+		return make_error(-EINVAL, "frame must be 8-bit BGR or grey");
+	}
+	auto regions = detector_->detect(bgr);
+	if (!regions)
+		return regions.error();
+
+	std::vector<PlateRead> reads;
+	for (const auto &region : *regions) {
+		auto r = read_region(bgr, gray, region);
+		if (!r)
+			return r.error();
+		if (!r->text.empty() && r->box.area() > 0)
+			reads.push_back(std::move(r).value());
+	}
+	std::stable_sort(reads.begin(), reads.end(),
+			 [](auto &a, auto &b) { return a.confidence > b.confidence; });
+	std::vector<PlateRead> kept;
+	for (auto &r : reads) {
+		bool dup = false;
+		for (const auto &k : kept)
+			dup = dup || iou(k.box, r.box) > 0.3 || centre_inside(r.box, k.box) ||
+			      centre_inside(k.box, r.box);
+		if (!dup)
+			kept.push_back(std::move(r));
+		if (kept.size() >= options_.max_plates)
+			break;
+	}
+	return kept;
+}
+
+} // namespace lethe::ocr

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// TesseractRecognizer: line OCR with the Tesseract 5 C++ API (LSTM, single-line mode).
+#include "lethe/ocr/tesseract_recognizer.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+
+#include <leptonica/allheaders.h>
+#include <tesseract/baseapi.h>
+#include <tesseract/resultiterator.h>
+
+#include "lethe/common/log.h"
+
+namespace lethe::ocr {
+
+namespace {
+
+bool has_model(const std::filesystem::path &dir, const std::string &language)
+{
+	std::error_code ec;
+	return !dir.empty() && std::filesystem::is_regular_file(dir / (language + ".traineddata"), ec);
+}
+
+} // namespace
+
+Result<std::string> find_tessdata(const std::string &preferred, const std::string &language)
+{
+	if (!preferred.empty()) {
+		if (has_model(preferred, language))
+			return preferred;
+		return make_error(-ENOENT, "no " + language + ".traineddata in " + preferred);
+	}
+	std::vector<std::filesystem::path> dirs;
+	for (const char *var : {"LETHE_TESSDATA", "TESSDATA_PREFIX"}) {
+		if (const char *v = std::getenv(var); v && *v) {
+			dirs.emplace_back(v);
+			dirs.emplace_back(std::filesystem::path(v) / "tessdata");
+		}
+	}
+	dirs.emplace_back(std::filesystem::path(LETHE_MODEL_DIR) / "tessdata");
+	dirs.emplace_back(std::filesystem::path(LETHE_SOURCE_MODEL_DIR) / "tessdata");
+	for (const char *d : {"/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata",
+			      "/usr/share/tessdata", "/usr/local/share/tessdata"})
+		dirs.emplace_back(d);
+	for (const auto &d : dirs)
+		if (has_model(d, language))
+			return d.string();
+	return make_error(-ENOENT, "no " + language +
+					   ".traineddata found (install tesseract-ocr-eng or set "
+					   "LETHE_TESSDATA)");
+}
+
+Result<std::unique_ptr<TesseractRecognizer>> TesseractRecognizer::create(const RecognizerOptions &options)
+{
+	auto dir = find_tessdata(options.data_dir, options.language);
+	if (!dir)
+		return dir.error();
+
+	std::unique_ptr<TesseractRecognizer> r(new TesseractRecognizer());
+	r->api_ = std::make_unique<tesseract::TessBaseAPI>();
+	r->whitelist_ = options.whitelist;
+	// Init-only settings: no dictionaries (plates are not words).
+	std::vector<std::string> names = {"load_system_dawg", "load_freq_dawg", "load_punc_dawg",
+					  "load_number_dawg", "load_unambig_dawg", "load_bigram_dawg"};
+	std::vector<std::string> values(names.size(), "0");
+	if (r->api_->Init(dir->c_str(), options.language.c_str(), tesseract::OEM_LSTM_ONLY, nullptr, 0,
+			  &names, &values, false) != 0)
+		return make_error(-EIO, "Tesseract failed to load " + options.language + " from " + *dir);
+	r->api_->SetPageSegMode(tesseract::PSM_SINGLE_LINE);
+	const std::pair<const char *, const char *> vars[] = {
+		{"tessedit_char_whitelist", options.whitelist.c_str()},
+		{"lstm_choice_mode", "2"},
+		{"debug_file", "/dev/null"},
+		{"user_defined_dpi", "300"},
+	};
+	for (const auto &[k, v] : vars) {
+		if (!r->api_->SetVariable(k, v)) {
+			LOG(Ocr, Warning) << "Tesseract does not know variable " << k;
+		}
+	}
+	LOG(Ocr, Debug) << "Tesseract " << tesseract::TessBaseAPI::Version() << " model " << *dir;
+	return r;
+}
+
+TesseractRecognizer::~TesseractRecognizer()
+{
+	if (api_)
+		api_->End();
+}
+
+Result<LineRead> TesseractRecognizer::recognize_line(const cv::Mat &line)
+{
+	if (line.empty() || line.type() != CV_8UC1)
+		return make_error(-EINVAL, "recognize_line needs a non-empty 8-bit grey image");
+	if (!line.isContinuous())
+		return recognize_line(line.clone());
+
+	api_->SetImage(line.data, line.cols, line.rows, 1, static_cast<int>(line.step));
+	if (api_->Recognize(nullptr) != 0) {
+		api_->Clear();
+		return make_error(-EIO, "Tesseract failed to recognise the line");
+	}
+
+	LineRead out;
+	std::unique_ptr<tesseract::ResultIterator> it(api_->GetIterator());
+	if (it) {
+		const auto level = tesseract::RIL_SYMBOL;
+		do {
+			std::unique_ptr<char[]> sym(it->GetUTF8Text(level));
+			if (!sym || !sym[0] || sym[1] != '\0')
+				continue;
+			const char c = sym[0];
+			if (whitelist_.find(c) == std::string::npos)
+				continue;
+			// The symbol's own confidence is the top choice's probability; the CTC
+			// alternatives' scores are not probabilities (several are often near 1), so
+			// they share the remaining mass in proportion to their scores.
+			const float p_top = std::clamp(it->Confidence(level) / 100.0F, 0.01F, 0.999F);
+			std::map<char, float> alts;
+			tesseract::ChoiceIterator ci(*it);
+			do {
+				const char *t = ci.GetUTF8Text();
+				if (!t || !t[0] || t[1] != '\0' || t[0] == c ||
+				    whitelist_.find(t[0]) == std::string::npos)
+					continue;
+				const float sc = std::clamp(ci.Confidence() / 100.0F, 0.0F, 1.0F);
+				alts[t[0]] = std::max(alts[t[0]], sc);
+			} while (ci.Next());
+			float sum = 0.0F;
+			for (const auto &a : alts)
+				sum += a.second;
+			CharAlternatives ca{{c, p_top}};
+			for (const auto &[ch, sc] : alts)
+				if (sum > 0.0F && sc > 0.0F)
+					ca.push_back({ch, (1.0F - p_top) * sc / sum});
+			std::sort(ca.begin() + 1, ca.end(), [](auto &a, auto &b) { return a.p > b.p; });
+			int x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+			it->BoundingBox(level, &x0, &y0, &x1, &y1);
+			out.chars.push_back(std::move(ca));
+			out.boxes.emplace_back(x0, y0, x1 - x0, y1 - y0);
+		} while (it->Next(level));
+	}
+	api_->Clear();
+	return out;
+}
+
+std::string LineRead::text() const
+{
+	std::string s;
+	for (const auto &c : chars)
+		if (!c.empty())
+			s += c.front().c;
+	return s;
+}
+
+float LineRead::mean_confidence() const
+{
+	if (chars.empty())
+		return 0.0F;
+	float sum = 0.0F;
+	for (const auto &c : chars)
+		sum += c.empty() ? 0.0F : c.front().p;
+	return sum / static_cast<float>(chars.size());
+}
+
+Result<std::unique_ptr<PlateRecognizer>> PlateRecognizer::create(std::string_view name,
+								  const RecognizerOptions &options)
+{
+	if (name == "tesseract") {
+		auto r = TesseractRecognizer::create(options);
+		if (!r)
+			return r.error();
+		return std::unique_ptr<PlateRecognizer>(std::move(r).value());
+	}
+	return make_error(-EINVAL, "unknown recognizer '" + std::string(name) + "' (tesseract)");
+}
+
+} // namespace lethe::ocr

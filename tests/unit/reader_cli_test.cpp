@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// `lethe read`: the JSON-lines contract, input order, threads, and per-file errors.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "support/temp_dir.h"
+
+namespace lethe::test {
+namespace {
+
+const std::string kCli = LETHE_CLI_PATH;
+const std::string kSamples = std::string(LETHE_TEST_DATA_DIR) + "/samples";
+
+std::vector<nlohmann::json> lines(const std::string &out)
+{
+	std::vector<nlohmann::json> v;
+	std::istringstream in(out);
+	std::string l;
+	while (std::getline(in, l))
+		if (!l.empty())
+			v.push_back(nlohmann::json::parse(l));
+	return v;
+}
+
+/// Words joined by spaces (a shell command line).
+std::string join(std::initializer_list<std::string> words)
+{
+	std::string s;
+	for (const auto &w : words) {
+		if (!s.empty())
+			s += ' ';
+		s += w;
+	}
+	return s;
+}
+
+std::string q(const std::filesystem::path &p)
+{
+	std::string s = "'";
+	s += p.string();
+	s += '\'';
+	return s;
+}
+
+void check_plate(const nlohmann::json &p)
+{
+	ASSERT_TRUE(p.at("text").is_string());
+	const std::string t = p.at("text");
+	EXPECT_GE(t.size(), 5U);
+	for (char c : t)
+		EXPECT_TRUE((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) << t;
+	const double conf = p.at("confidence");
+	EXPECT_GE(conf, 0.0);
+	EXPECT_LE(conf, 1.0);
+	const auto &box = p.at("box");
+	ASSERT_TRUE(box.is_array());
+	ASSERT_EQ(box.size(), 4U);
+	for (const auto &v : box)
+		EXPECT_TRUE(v.is_number_integer());
+	EXPECT_GT(box[2].get<int>(), 0);
+	EXPECT_GT(box[3].get<int>(), 0);
+	const auto &cands = p.at("candidates");
+	ASSERT_TRUE(cands.is_array());
+	ASSERT_FALSE(cands.empty());
+	EXPECT_EQ(cands[0].at("text"), p.at("text"));
+	double prev = 2.0;
+	for (const auto &c : cands) {
+		const double cc = c.at("confidence");
+		EXPECT_LE(cc, prev);
+		prev = cc;
+	}
+}
+
+TEST(ReadCli, HelpDescribesOptions)
+{
+	auto r = run_command(join({kCli, "read", "--help"}));
+	EXPECT_EQ(r.status, 0);
+	for (const char *opt : {"--region", "--top", "--threads", "--json"})
+		EXPECT_NE(r.output.find(opt), std::string::npos) << opt;
+}
+
+TEST(ReadCli, UsageErrors)
+{
+	EXPECT_EQ(run_command(join({kCli, "read"}), true).status, 2);
+	EXPECT_EQ(run_command(join({kCli, "read", "--region", "xx", q(kSamples)}), true).status, 2);
+	EXPECT_EQ(run_command(join({kCli, "read", "--top", "0", q(kSamples)}), true).status, 2);
+}
+
+TEST(ReadCli, JsonLinesOnTheSamples)
+{
+	auto r = run_command(join({kCli, "read", "--json", "--top", "3", q(kSamples)}));
+	ASSERT_EQ(r.status, 0) << r.output;
+	const auto v = lines(r.output);
+	ASSERT_EQ(v.size(), 6U);
+	std::vector<std::string> files;
+	int plates = 0;
+	for (const auto &j : v) {
+		ASSERT_TRUE(j.at("file").is_string());
+		ASSERT_TRUE(j.at("ms").is_number());
+		EXPECT_GT(j.at("ms").get<double>(), 0.0);
+		EXPECT_FALSE(j.contains("error"));
+		ASSERT_TRUE(j.at("plates").is_array());
+		for (const auto &p : j.at("plates")) {
+			check_plate(p);
+			EXPECT_LE(p.at("candidates").size(), 3U);
+			++plates;
+		}
+		files.push_back(j.at("file"));
+	}
+	EXPECT_GE(plates, 4);
+	EXPECT_TRUE(std::is_sorted(files.begin(), files.end()));
+}
+
+TEST(ReadCli, ThreadsKeepInputOrderAndResults)
+{
+	auto r1 = run_command(join({kCli, "read", "--json", "--threads", "1", q(kSamples), q(kSamples)}));
+	auto r3 = run_command(join({kCli, "read", "--json", "--threads", "3", q(kSamples), q(kSamples)}));
+	ASSERT_EQ(r1.status, 0);
+	ASSERT_EQ(r3.status, 0);
+	const auto a = lines(r1.output), b = lines(r3.output);
+	ASSERT_EQ(a.size(), 12U);
+	ASSERT_EQ(a.size(), b.size());
+	for (std::size_t i = 0; i < a.size(); ++i) {
+		EXPECT_EQ(a[i].at("file"), b[i].at("file"));
+		EXPECT_EQ(a[i].at("plates"), b[i].at("plates")) << a[i].at("file");
+	}
+}
+
+TEST(ReadCli, BadFilesGetErrorLinesAndOthersAreStillRead)
+{
+	TempDir dir;
+	write_file(dir / "empty.jpg", "");
+	write_file(dir / "text.jpg", "hello, not an image\n");
+	const std::string jpg = read_file(kSamples + "/us-front.jpg");
+	write_file(dir / "truncated.jpg", jpg.substr(0, jpg.size() / 2));
+	// A PNG header claiming 20000x20000.
+	auto be = [](std::uint32_t v) {
+		return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16),
+				   static_cast<char>(v >> 8), static_cast<char>(v)};
+	};
+	std::string huge = "\x89PNG\r\n\x1a\n";
+	huge += be(13);
+	huge += "IHDR";
+	huge += be(20000);
+	huge += be(20000);
+	huge.append("\x08\x02\x00\x00\x00", 5);
+	huge += be(0);
+	huge += be(0);
+	huge += "IEND";
+	huge += be(0);
+	write_file(dir / "huge.png", huge);
+	const std::string good = kSamples + "/us-front.jpg";
+	const std::string cmd = join({kCli, "read", "--json", q(dir / "missing.jpg"),
+				      q(dir / "empty.jpg"), q(good), q(dir / "text.jpg"),
+				      q(dir / "truncated.jpg"), q(dir / "huge.png")});
+	auto r = run_command(cmd);
+	EXPECT_EQ(r.status, 1);
+	const auto v = lines(r.output);
+	ASSERT_EQ(v.size(), 6U);
+	const char *expect[] = {"no such file", "empty", nullptr, "not a JPEG", "truncated",
+				"too large"};
+	for (std::size_t i = 0; i < v.size(); ++i) {
+		if (!expect[i]) {
+			EXPECT_FALSE(v[i].contains("error"));
+			EXPECT_TRUE(v[i].at("plates").is_array());
+			continue;
+		}
+		ASSERT_TRUE(v[i].contains("error")) << v[i].dump();
+		EXPECT_FALSE(v[i].contains("plates"));
+		const std::string e = v[i].at("error");
+		EXPECT_NE(e.find(expect[i]), std::string::npos) << e;
+	}
+	// Only good files: exit 0.
+	EXPECT_EQ(run_command(join({kCli, "read", "--json", q(good)})).status, 0);
+}
+
+TEST(ReadCli, TableWithoutJson)
+{
+	auto r = run_command(join({kCli, "read", q(kSamples + "/us-front.jpg"), "/nonexistent.jpg"}));
+	EXPECT_EQ(r.status, 1);
+	EXPECT_NE(r.output.find("us-front.jpg"), std::string::npos);
+	EXPECT_NE(r.output.find("error: no such file"), std::string::npos);
+	EXPECT_NE(r.output.find(" ms"), std::string::npos);
+}
+
+} // namespace
+} // namespace lethe::test

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Detection, character-row isolation and OCR on the shipped synthetic samples.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "lethe/detect/plate_detector.h"
+#include "lethe/ocr/char_row.h"
+#include "lethe/ocr/image_file.h"
+#include "lethe/ocr/plate_reader.h"
+#include "lethe/ocr/tesseract_recognizer.h"
+
+namespace lethe::ocr {
+namespace {
+
+struct Sample {
+	std::string file;
+	cv::Rect box;
+	std::string plate;
+	Region region = Region::Us;
+};
+
+std::vector<Sample> samples()
+{
+	std::ifstream in(std::string(LETHE_TEST_DATA_DIR) + "/samples/labels.tsv");
+	std::string line;
+	std::getline(in, line);
+	std::vector<Sample> out;
+	while (std::getline(in, line)) {
+		std::istringstream ss(line);
+		Sample s;
+		std::string region;
+		ss >> s.file >> s.box.x >> s.box.y >> s.box.width >> s.box.height >> s.plate >> region;
+		s.region = parse_region(region).value();
+		out.push_back(s);
+	}
+	return out;
+}
+
+cv::Mat load(const Sample &s)
+{
+	auto m = load_image_file(std::string(LETHE_TEST_DATA_DIR) + "/samples/" + s.file);
+	EXPECT_TRUE(m.ok());
+	return m.ok() ? *m : cv::Mat();
+}
+
+double iou(const cv::Rect &a, const cv::Rect &b)
+{
+	const double inter = (a & b).area();
+	return inter / (a.area() + b.area() - inter);
+}
+
+TEST(ReaderPipeline, SamplesAreShipped)
+{
+	const auto s = samples();
+	ASSERT_GE(s.size(), 6U);
+	for (const auto &x : s)
+		EXPECT_FALSE(load(x).empty()) << x.file;
+}
+
+TEST(ReaderPipeline, DetectorFindsEveryShippedPlate)
+{
+	auto det = detect::PlateDetector::create("classical");
+	ASSERT_TRUE(det.ok());
+	for (const auto &s : samples()) {
+		auto regions = (*det)->detect(load(s));
+		ASSERT_TRUE(regions.ok());
+		bool hit = false;
+		for (const auto &r : *regions)
+			hit = hit || s.box.contains(cv::Point(r.rect.center));
+		EXPECT_TRUE(hit) << s.file;
+		EXPECT_LE(regions->size(), 12U);
+	}
+	EXPECT_FALSE((*det)->detect(cv::Mat()).ok());
+	EXPECT_FALSE(detect::PlateDetector::create("no-such").ok());
+}
+
+TEST(ReaderPipeline, BlankFrameHasNoPlates)
+{
+	ReaderOptions o;
+	auto reader = PlateReader::create(o);
+	ASSERT_TRUE(reader.ok()) << reader.error().message;
+	cv::Mat blank(480, 640, CV_8UC3, cv::Scalar(128, 128, 128));
+	cv::randn(blank, cv::Scalar(128, 128, 128), cv::Scalar(6, 6, 6));
+	auto reads = (*reader)->read(blank);
+	ASSERT_TRUE(reads.ok());
+	EXPECT_TRUE(reads->empty());
+	EXPECT_FALSE((*reader)->read(cv::Mat()).ok());
+}
+
+TEST(ReaderPipeline, CharRowIsolatesCharactersFromTheFrame)
+{
+	// A light plate with a dark frame, a small state name above, and 6 characters.
+	cv::Mat plate(120, 300, CV_8UC1, cv::Scalar(230));
+	cv::rectangle(plate, cv::Rect(2, 2, 296, 116), cv::Scalar(30), 4);
+	cv::putText(plate, "STATE", cv::Point(120, 22), cv::FONT_HERSHEY_SIMPLEX, 0.5, cv::Scalar(40), 1);
+	cv::putText(plate, "ABC123", cv::Point(30, 85), cv::FONT_HERSHEY_DUPLEX, 1.9, cv::Scalar(20), 5);
+	auto row = find_char_row(plate, cv::Mat());
+	ASSERT_TRUE(row.has_value());
+	EXPECT_EQ(row->chars.size(), 6U);
+	EXPECT_GT(row->char_height, 35.0);
+	EXPECT_LT(std::abs(row->angle), 2.0);
+	const cv::Mat line = render_row(*row, 32);
+	ASSERT_FALSE(line.empty());
+	// The frame is gone: the rendered line's border is white.
+	EXPECT_EQ(cv::countNonZero(line.row(0) < 128), 0);
+	EXPECT_EQ(cv::countNonZero(line.col(0) < 128), 0);
+}
+
+TEST(ReaderPipeline, TesseractReadsARenderedRow)
+{
+	auto rec = PlateRecognizer::create("tesseract");
+	ASSERT_TRUE(rec.ok()) << rec.error().message;
+	auto s = samples().front(); // us-front
+	cv::Mat g;
+	cv::cvtColor(load(s), g, cv::COLOR_BGR2GRAY);
+	const cv::Rect inner(s.box.x + s.box.width / 10, s.box.y + s.box.height / 4,
+			     s.box.width * 8 / 10, s.box.height * 3 / 5);
+	auto row = find_char_row(g(inner).clone(), cv::Mat());
+	ASSERT_TRUE(row.has_value());
+	auto lr = (*rec)->recognize_line(render_row(*row, 32));
+	ASSERT_TRUE(lr.ok());
+	EXPECT_EQ(lr->text(), s.plate);
+	for (const auto &c : lr->chars) {
+		ASSERT_FALSE(c.empty());
+		EXPECT_GT(c.front().p, 0.0F);
+		EXPECT_LE(c.front().p, 1.0F);
+	}
+	EXPECT_FALSE((*rec)->recognize_line(cv::Mat()).ok());
+}
+
+TEST(ReaderPipeline, ReadsShippedSamplesWithTightBoxes)
+{
+	int read = 0, boxed = 0, total = 0;
+	for (const auto &s : samples()) {
+		ReaderOptions o;
+		o.region = s.region;
+		auto reader = PlateReader::create(o);
+		ASSERT_TRUE(reader.ok());
+		auto reads = (*reader)->read(load(s));
+		ASSERT_TRUE(reads.ok());
+		++total;
+		for (const auto &p : *reads) {
+			EXPECT_GE(p.confidence, 0.0F);
+			EXPECT_LE(p.confidence, 1.0F);
+			ASSERT_FALSE(p.candidates.empty());
+			EXPECT_EQ(p.candidates.front().text, p.text);
+			if (iou(p.box, s.box) > 0.4) {
+				++boxed;
+				bool in = false;
+				for (const auto &c : p.candidates)
+					in = in || c.text == s.plate;
+				read += in;
+			}
+		}
+	}
+	// Synthetic but not trivial (angles, perspective, bands): most must be read.
+	EXPECT_GE(boxed, total - 1);
+	EXPECT_GE(read, total - 2);
+}
+
+TEST(ReaderPipeline, ReadsARotatedAndShrunkenPlate)
+{
+	const auto s = samples().front();
+	cv::Mat img = load(s);
+	const cv::Point2f c(static_cast<float>(s.box.x + s.box.width / 2.0),
+			    static_cast<float>(s.box.y + s.box.height / 2.0));
+	const cv::Mat rot = cv::getRotationMatrix2D(c, 9.0, 0.7);
+	cv::Mat turned;
+	cv::warpAffine(img, turned, rot, img.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+	const ReaderOptions options;
+	auto reader = PlateReader::create(options);
+	ASSERT_TRUE(reader.ok());
+	auto reads = (*reader)->read(turned);
+	ASSERT_TRUE(reads.ok());
+	bool found = false;
+	for (const auto &p : *reads)
+		for (const auto &cand : p.candidates)
+			found = found || cand.text == s.plate;
+	EXPECT_TRUE(found);
+}
+
+TEST(ReaderPipeline, TessdataIsFoundOrClearlyMissing)
+{
+	auto d = find_tessdata("", "eng");
+	ASSERT_TRUE(d.ok()) << d.error().message;
+	auto bad = find_tessdata("/nonexistent", "eng");
+	ASSERT_FALSE(bad.ok());
+	EXPECT_NE(bad.error().message.find("traineddata"), std::string::npos);
+}
+
+} // namespace
+} // namespace lethe::ocr
