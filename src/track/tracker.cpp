@@ -117,24 +117,24 @@ Vote vote(const std::vector<std::vector<Candidate>> &sightings, unsigned top)
 	double confidence = 1.0;
 	out.text.assign(len, '?');
 	for (std::size_t k = 0; k < len; ++k) {
-		// mass: every candidate votes (alternatives break ties); top: only each
+		// mass: every candidate votes (alternatives break ties); best_read: only each
 		// sighting's best reading, which measures how much the frames disagree.
-		std::array<double, 256> mass{}, top{};
+		std::array<double, 256> mass{}, best_read{};
 		for (const auto &s : sightings) {
 			for (const auto &c : s)
 				if (c.text.size() == len)
 					mass[static_cast<unsigned char>(c.text[k])] +=
 						std::clamp(c.confidence, 0.0, 1.0);
 			if (!s.empty() && s.front().text.size() == len)
-				top[static_cast<unsigned char>(s.front().text[k])] +=
+				best_read[static_cast<unsigned char>(s.front().text[k])] +=
 					std::clamp(s.front().confidence, 0.0, 1.0);
 		}
 		const auto best = std::max_element(mass.begin(), mass.end());
 		const char ch = static_cast<char>(best - mass.begin());
 		double total = 0;
-		for (double m : top)
+		for (double m : best_read)
 			total += m;
-		const double agree = top[static_cast<unsigned char>(ch)];
+		const double agree = best_read[static_cast<unsigned char>(ch)];
 		out.text[k] = ch;
 		double miss = 1.0;
 		for (const auto &s : sightings) {
