@@ -2,6 +2,8 @@
 // Daemon: assembles pipeline, policy, retention, hot lists, publishers, audit and the control socket.
 #pragma once
 
+#include "parts.h"
+#if LETHED_ASSEMBLED
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -99,3 +101,5 @@ private:
 };
 
 } // namespace lethe::daemon
+
+#endif // LETHED_ASSEMBLED

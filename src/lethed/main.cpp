@@ -10,8 +10,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include "parts.h"
+#if LETHED_ASSEMBLED
 #include "daemon.h"
+#endif
 #include "lethe/common/log.h"
+#include "lethe/config/config.h"
 #include "notify.h"
 
 namespace {
@@ -28,6 +32,7 @@ void forbid_core_dumps()
 
 int run(const std::string &config_path, bool exit_when_done)
 {
+
 	// Signals are taken synchronously by this thread; every thread created later inherits
 	// the mask, so none of them is interrupted.
 	sigset_t signals;
@@ -45,6 +50,12 @@ int run(const std::string &config_path, bool exit_when_done)
 	}
 	if (!std::getenv("LETHE_LOG_LEVELS"))
 		(void)lethe::log::set_levels(cfg->log.levels);
+#if !LETHED_ASSEMBLED
+	(void)exit_when_done;
+	std::fprintf(stderr, "lethed: this tree lacks parts of the pipeline (retention, audit, hot "
+			     "lists or publisher; see src/lethed/parts.h)\n");
+	return 1;
+#else
 
 	auto daemon = lethe::daemon::Daemon::create(std::move(cfg).value());
 	if (!daemon) {
@@ -91,6 +102,7 @@ int run(const std::string &config_path, bool exit_when_done)
 	daemon->reset();
 	LOG(Daemon, Info) << "stopped";
 	return rc;
+#endif
 }
 
 } // namespace
