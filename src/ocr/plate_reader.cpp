@@ -175,6 +175,10 @@ Result<PlateRead> PlateReader::read_region(const cv::Mat &bgr, const cv::Mat &gr
 			sorted.push_back(std::move(cands[i]));
 		cands = std::move(sorted);
 	}
+	// Ranked by votes, so keep confidences non-increasing down the list: a runner-up is
+	// never more confident than the text that outvoted it.
+	for (std::size_t i = 1; i < cands.size(); ++i)
+		cands[i].confidence = std::min(cands[i].confidence, cands[i - 1].confidence);
 	if (cands.size() > options_.top)
 		cands.resize(options_.top);
 	if (cands.empty() || cands.front().confidence < options_.min_confidence)
