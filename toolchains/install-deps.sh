@@ -14,7 +14,7 @@ packages=(
 )
 case "$what" in
   build) ;;
-  test) packages+=(libgtest-dev libgmock-dev python3-numpy) ;;
+  test) packages+=(libgtest-dev libgmock-dev python3-numpy python3-jsonschema) ;;
   cross) packages+=(libgtest-dev libgmock-dev g++-aarch64-linux-gnu qemu-user-static) ;;
   *) echo "usage: $0 [build|test|cross]" >&2; exit 2 ;;
 esac

@@ -150,6 +150,11 @@ Status Publisher::publish(const HitEvent &event, const std::string &topic)
 		e.policy_id = policy_.id;
 		e.policy_version = policy_.version;
 	}
+	e.plate = hotlist::normalise(e.plate);
+	if (e.plate.empty())
+		return make_error(-EINVAL, "hit without a valid plate text");
+	if (!(e.confidence >= 0 && e.confidence <= 1))
+		return make_error(-EINVAL, "confidence must be within 0..1");
 	if (e.event_id.empty())
 		e.event_id = new_event_id();
 	if (e.device_id.empty())
@@ -340,9 +345,9 @@ void Publisher::on_disconnect(struct mosquitto *, void *obj, int rc, const mqtt5
 {
 	auto *self = static_cast<Publisher *>(obj);
 	std::lock_guard lock(self->mutex_);
-	if (self->stats_.connected) {
-		LOG(Publish, Warning) << "disconnected from " << self->config_.broker() << " (" << rc
-				      << ")";
+	if (self->stats_.connected && rc != 0) {
+		LOG(Publish, Warning) << "lost connection to " << self->config_.broker() << " ("
+				      << mosquitto_strerror(rc) << ")";
 	}
 	self->stats_.connected = false;
 	self->inflight_.clear();

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstring>
 
 #include "lethe/hotlist/hotlist.h"
 #include "lethe/hotlist/store.h"
@@ -262,6 +263,24 @@ TEST(HotlistStore, InstallsCompiledListWithoutPlaintextAndRefusesRollback)
 	auto reopened = hotlist::HotlistStore::open(state.path());
 	ASSERT_TRUE(reopened);
 	EXPECT_TRUE((*reopened)->load_all());
+}
+
+} // namespace
+} // namespace lethe::test
+
+namespace lethe::test {
+namespace {
+
+TEST(HotlistMatch, DigestIsTruncatedHmacSha256UnderTheListKey)
+{
+	const auto k = key();
+	auto m = compile(kCsv, k);
+	const std::string msg = std::string("C") + '\0' + "A8C1234";
+	const auto full = crypto::hmac_sha256(k, msg.data(), msg.size());
+	std::uint64_t want = 0;
+	std::memcpy(&want, full.data(), sizeof(want));
+	EXPECT_EQ(m->digest_for_test('C', "A8C1234"), want);
+	EXPECT_NE(m->digest_for_test('C', "A8C1234"), m->digest_for_test('E', "A8C1234"));
 }
 
 } // namespace

@@ -438,5 +438,36 @@ TEST(Event, JsonRoundTripAndValidation)
 	EXPECT_EQ(ids.size(), 1000u);
 }
 
+TEST(Event, ValidatesAgainstThePublishedJsonSchema)
+{
+	if (run_command("python3 -c 'import jsonschema' 2>/dev/null").status != 0)
+		GTEST_SKIP() << "python3-jsonschema not installed (toolchains/install-deps.sh test)";
+	TempDir dir;
+	auto e = hit("ABC1234");
+	e.device_id = "dev1";
+	e.policy_id = "p";
+	e.policy_version = 3;
+	write_file(dir / "with-location.json", to_json(e));
+	e.location.reset();
+	e.region.clear();
+	write_file(dir / "minimal.json", to_json(e));
+	auto bad = nlohmann::json::parse(to_json(e));
+	bad["retain"] = true;
+	write_file(dir / "bad.json", bad.dump());
+	const std::string schema = std::string(LETHE_SOURCE_DIR) + "/docs/mqtt-event.schema.json";
+	auto check = [&](const std::string &file) {
+		return run_command("python3 -c 'import json,sys,jsonschema; "
+				   "jsonschema.validate(json.load(open(sys.argv[2])), "
+				   "json.load(open(sys.argv[1])))' '" +
+					   schema + "' '" + (dir / file).string() + "'",
+				   true);
+	};
+	auto r = check("with-location.json");
+	EXPECT_EQ(r.status, 0) << r.output;
+	r = check("minimal.json");
+	EXPECT_EQ(r.status, 0) << r.output;
+	EXPECT_NE(check("bad.json").status, 0); // additionalProperties: false
+}
+
 } // namespace
 } // namespace lethe::test

@@ -19,8 +19,6 @@
 #include "lethe/common/result.h"
 #include "lethe/policy/policy.h"
 
-struct evp_mac_ctx_st;
-
 namespace lethe::hotlist {
 
 using TimePoint = std::chrono::system_clock::time_point;
@@ -106,7 +104,7 @@ struct Hit {
 
 /// Digest-only matcher. Keeps HMAC-SHA256 digests (truncated to 64 bits) of the normalised
 /// and confusion-canonical forms and of their one-character deletions, keyed with the device's
-/// list key; no plate text. match() is thread-safe (one internal mutex).
+/// list key; no plate text. match() is const and thread-safe (no locks).
 class Matcher
 {
 public:
@@ -147,8 +145,13 @@ public:
 		void build(std::vector<std::pair<std::uint64_t, std::uint32_t>> items);
 	};
 
+	/// The 64-bit digest of (tag, text): the first 8 bytes of HMAC-SHA256(list key,
+	/// tag || 0x00 || text). Exposed for tests.
+	[[nodiscard]] std::uint64_t digest_for_test(char tag, std::string_view text) const;
+
 private:
-	Matcher() = default;
+	struct HmacState;
+	Matcher();
 	[[nodiscard]] Status init_key(const crypto::SecretBytes &list_key);
 	[[nodiscard]] std::uint64_t digest(char tag, std::string_view text) const;
 
@@ -158,8 +161,7 @@ private:
 	Table exact_, canon_, del_exact_, del_canon_;
 	crypto::SecretBytes file_key_;
 	std::string key_id_;
-	mutable std::mutex mutex_;
-	evp_mac_ctx_st *mac_ = nullptr;
+	std::unique_ptr<HmacState> hmac_; ///< precomputed HMAC inner/outer SHA-256 states
 };
 
 } // namespace lethe::hotlist
