@@ -1,51 +1,198 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// `lethe camera list`: cameras this machine offers (libcamera and V4L2); empty list without any.
+// `lethe camera list|snapshot|make-replay`: cameras, an annotated aim/focus snapshot, replay sequences.
+#include <sys/stat.h>
+
 #include <cstdio>
+#include <fstream>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "cli/command.h"
+#include "cli/control_client.h"
 #include "lethe/capture/frame_source.h"
+#include "lethe/capture/synthetic.h"
+#include "lethe/common/crypto.h"
 
 namespace lethe::cli {
 namespace {
 
-int list_local(bool json)
+nlohmann::json local_cameras()
 {
-	const auto cameras = capture::list_cameras();
+	nlohmann::json j = nlohmann::json::array();
+	for (const auto &c : capture::list_cameras())
+		j.push_back({{"backend", c.backend}, {"id", c.id}, {"model", c.model},
+			     {"detail", c.detail}});
+	return j;
+}
+
+int list(const std::string &socket, bool json, bool local)
+{
+	nlohmann::json configured = nlohmann::json::array();
+	nlohmann::json available;
+	bool from_daemon = false;
+	if (!local) {
+		auto reply = control_request(socket, {{"command", "camera.list"}});
+		if (reply && reply->value("ok", false)) {
+			configured = (*reply)["configured"];
+			available = (*reply)["available"];
+			from_daemon = true;
+		} else if (reply) {
+			std::fprintf(stderr, "lethe camera list: %s\n",
+				     reply->value("error", "refused").c_str());
+			return exit_code_for(*reply);
+		} else {
+			std::fprintf(stderr, "lethe camera list: daemon not reachable (%s); listing "
+					     "this machine's cameras\n",
+				     reply.error().message.c_str());
+		}
+	}
+	if (!from_daemon)
+		available = local_cameras();
 	if (json) {
-		nlohmann::json j = nlohmann::json::array();
-		for (const auto &c : cameras)
-			j.push_back({{"backend", c.backend}, {"id", c.id}, {"model", c.model},
-				     {"detail", c.detail}});
-		std::printf("%s\n", nlohmann::json{{"cameras", j}}.dump().c_str());
+		nlohmann::json out{{"cameras", available}};
+		if (from_daemon)
+			out["configured"] = configured;
+		std::printf("%s\n", out.dump().c_str());
 		return kExitOk;
 	}
-	if (cameras.empty()) {
+	for (const auto &c : configured)
+		std::printf("configured %-10s %-6s %s\n", c.value("id", "").c_str(),
+			    c.value("open", false) ? "open" : "DOWN", c.value("source", "").c_str());
+	if (available.empty()) {
 		std::printf("no cameras found\n");
 		return kExitOk;
 	}
 	std::printf("%-10s %-40s %-24s %s\n", "BACKEND", "ID", "MODEL", "DETAIL");
-	for (const auto &c : cameras)
-		std::printf("%-10s %-40s %-24s %s\n", c.backend.c_str(), c.id.c_str(),
-			    c.model.c_str(), c.detail.c_str());
+	for (const auto &c : available)
+		std::printf("%-10s %-40s %-24s %s\n", c.value("backend", "").c_str(),
+			    c.value("id", "").c_str(), c.value("model", "").c_str(),
+			    c.value("detail", "").c_str());
+	return kExitOk;
+}
+
+int snapshot(const std::string &socket, const std::string &camera, const std::string &file,
+	     bool json)
+{
+	auto reply = control_request(socket, {{"command", "camera.snapshot"}, {"camera", camera}});
+	if (!reply) {
+		std::fprintf(stderr, "lethe camera snapshot: %s\n", reply.error().message.c_str());
+		return kExitUnavailable;
+	}
+	const auto &r = *reply;
+	if (!r.value("ok", false)) {
+		std::fprintf(stderr, "lethe camera snapshot: %s\n", r.value("error", "failed").c_str());
+		return exit_code_for(r);
+	}
+	auto jpeg = crypto::from_base64(r.value("jpeg", ""));
+	if (!jpeg) {
+		std::fprintf(stderr, "lethe camera snapshot: bad image from the daemon\n");
+		return kExitFailure;
+	}
+	cv::Mat img = cv::imdecode(*jpeg, cv::IMREAD_COLOR);
+	crypto::wipe(jpeg->data(), jpeg->size());
+	if (img.empty()) {
+		std::fprintf(stderr, "lethe camera snapshot: the daemon's image does not decode\n");
+		return kExitFailure;
+	}
+	// Aim and focus aid: detection boxes and a sharpness figure, drawn on the technician's
+	// side. No plate text is sent (a technician has no access to reads).
+	const auto &plates = r.value("plates", nlohmann::json::array());
+	for (const auto &p : plates) {
+		const auto &b = p["box"];
+		const cv::Rect box(b[0].get<int>(), b[1].get<int>(), b[2].get<int>(), b[3].get<int>());
+		cv::rectangle(img, box, cv::Scalar(0, 255, 0), 2);
+		char label[32];
+		std::snprintf(label, sizeof(label), "%.0f%%", 100.0 * p.value("confidence", 0.0));
+		cv::putText(img, label, box.tl() + cv::Point(0, -6), cv::FONT_HERSHEY_SIMPLEX, 0.6,
+			    cv::Scalar(0, 255, 0), 2);
+	}
+	char banner[128];
+	std::snprintf(banner, sizeof(banner), "%s  %dx%d  sharpness %.0f  plates %zu",
+		      r.value("camera", "").c_str(), img.cols, img.rows, r.value("sharpness", 0.0),
+		      plates.size());
+	cv::putText(img, banner, {10, 28}, cv::FONT_HERSHEY_SIMPLEX, 0.8, cv::Scalar(0, 0, 0), 4);
+	cv::putText(img, banner, {10, 28}, cv::FONT_HERSHEY_SIMPLEX, 0.8, cv::Scalar(255, 255, 255), 2);
+	const mode_t old = ::umask(0077); // the image shows the street: owner-only
+	const bool ok = cv::imwrite(file, img);
+	::umask(old);
+	if (!ok) {
+		std::fprintf(stderr, "lethe camera snapshot: cannot write %s\n", file.c_str());
+		return kExitFailure;
+	}
+	if (json) {
+		nlohmann::json out{{"file", file}, {"camera", r.value("camera", "")},
+				   {"width", img.cols}, {"height", img.rows},
+				   {"sharpness", r.value("sharpness", 0.0)}, {"plates", plates}};
+		std::printf("%s\n", out.dump().c_str());
+	} else {
+		std::printf("%s written (%zu plate box(es), sharpness %.0f)\n", file.c_str(),
+			    plates.size(), r.value("sharpness", 0.0));
+	}
 	return kExitOk;
 }
 
 int run_camera(int argc, char **argv)
 {
-	CLI::App app{"Cameras: list what this machine offers", "lethe camera"};
+	CLI::App app{"Cameras: list, annotated aim/focus snapshot, replay sequences", "lethe camera"};
 	app.require_subcommand(1);
-	bool json = false;
-	CLI::App *list = app.add_subcommand("list", "List cameras (libcamera and V4L2)");
-	list->add_flag("--json", json, "Machine-readable output");
+	bool json = false, local = false;
+	std::string socket;
+
+	CLI::App *list_cmd = app.add_subcommand(
+		"list", "Configured cameras (from the daemon) and the cameras this machine offers "
+			"(libcamera, V4L2); an empty list when there are none");
+	list_cmd->add_flag("--json", json, "Machine-readable output");
+	list_cmd->add_flag("--local", local, "Do not ask the daemon; enumerate in this process");
+	add_socket_option(*list_cmd, socket);
+
+	CLI::App *snap = app.add_subcommand(
+		"snapshot", "Fetch the newest frame from the daemon with detection boxes drawn, for "
+			    "aiming and focusing (recorded in the audit log)");
+	std::string camera, file;
+	snap->add_option("--camera", camera, "Camera id (default: the first)");
+	snap->add_option("--annotate", file, "Write the annotated image (JPEG/PNG) here")->required();
+	snap->add_flag("--json", json, "Machine-readable summary");
+	add_socket_option(*snap, socket);
+
+	CLI::App *make = app.add_subcommand(
+		"make-replay", "Turn still images of vehicles into a replay directory of vehicles "
+			       "passing (demos, tests, checking a pipeline without a camera)");
+	std::string out;
+	std::vector<std::string> stills;
+	capture::PassSequenceOptions seq;
+	make->add_option("--out", out, "Directory to write frame_NNNNN.jpg into")->required();
+	make->add_option("--frames", seq.frames_per_vehicle, "Frames per vehicle (1..200)");
+	make->add_option("--gap", seq.gap_frames, "Empty frames between vehicles (0..200)");
+	std::string frame_size;
+	make->add_option("--size", frame_size, "Frame size WIDTHxHEIGHT (default: the first image's)");
+	make->add_option("images", stills, "Still images, one vehicle each")->required();
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &e) {
 		return app.exit(e) == 0 ? kExitOk : kExitUsage;
 	}
-	return list_local(json);
+	if (make->parsed()) {
+		if (!frame_size.empty() &&
+		    (std::sscanf(frame_size.c_str(), "%dx%d", &seq.width, &seq.height) != 2 ||
+		     seq.width < 16 || seq.height < 16 || seq.width > 8192 || seq.height > 8192)) {
+			std::fprintf(stderr, "lethe camera make-replay: --size wants WIDTHxHEIGHT, 16..8192\n");
+			return kExitUsage;
+		}
+		std::vector<std::filesystem::path> paths(stills.begin(), stills.end());
+		auto n = capture::write_pass_sequence(paths, out, seq);
+		if (!n) {
+			std::fprintf(stderr, "lethe camera make-replay: %s\n", n.error().message.c_str());
+			return kExitFailure;
+		}
+		std::printf("%u frames written to %s\n", *n, out.c_str());
+		return kExitOk;
+	}
+	if (snap->parsed())
+		return snapshot(socket, camera, file, json);
+	return list(socket, json, local);
 }
 
 } // namespace

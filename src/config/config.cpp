@@ -467,7 +467,10 @@ Result<Config> parse(std::string_view text, std::string_view source)
 			      [&](const toml::table &t, std::size_t i) { parse_broker(p, t, i, cfg); });
 
 	if (const toml::table *t = p.table(root, "roles", "[roles]")) {
-		p.check_keys(*t, "[roles]", {"technician", "privacy_officer", "investigator"});
+		p.check_keys(*t, "[roles]", {"technician", "privacy_officer", "investigator",
+					      "organisation", "purpose_codes"});
+		p.get(*t, "roles", "organisation", cfg.roles.organisation, {}, 128);
+		p.get(*t, "roles", "purpose_codes", cfg.roles.purpose_codes, 64);
 		p.get(*t, "roles", "technician", cfg.roles.technician, 32);
 		p.get(*t, "roles", "privacy_officer", cfg.roles.privacy_officer, 32);
 		p.get(*t, "roles", "investigator", cfg.roles.investigator, 32);

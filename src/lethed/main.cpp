@@ -1,27 +1,129 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // `lethed`: the Lethe daemon (capture → detect → OCR → track → match → publish / forget).
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 
 #include <CLI/CLI.hpp>
 
+#include "parts.h"
+#if LETHED_ASSEMBLED
+#include "daemon.h"
+#endif
+#include "lethe/common/log.h"
+#include "lethe/config/config.h"
+#include "notify.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+/// Frames and plates live in this process's memory: no core dumps, no ptrace by others.
+void forbid_core_dumps()
+{
+	(void)::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	rlimit none{0, 0};
+	(void)::setrlimit(RLIMIT_CORE, &none);
+}
+
+int run(const std::string &config_path, bool exit_when_done)
+{
+
+	// Signals are taken synchronously by this thread; every thread created later inherits
+	// the mask, so none of them is interrupted.
+	sigset_t signals;
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGTERM);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+	std::signal(SIGPIPE, SIG_IGN);
+
+	auto cfg = lethe::config::load(config_path);
+	if (!cfg) {
+		std::fprintf(stderr, "lethed: configuration refused:\n%s\n", cfg.error().message.c_str());
+		return 2;
+	}
+	if (!std::getenv("LETHE_LOG_LEVELS"))
+		(void)lethe::log::set_levels(cfg->log.levels);
+#if !LETHED_ASSEMBLED
+	(void)exit_when_done;
+	std::fprintf(stderr, "lethed: this tree lacks parts of the pipeline (retention, audit, hot "
+			     "lists or publisher; see src/lethed/parts.h)\n");
+	return 1;
+#else
+
+	auto daemon = lethe::daemon::Daemon::create(std::move(cfg).value());
+	if (!daemon) {
+		LOG(Daemon, Fatal) << "cannot start: " << daemon.error().message;
+		return 1;
+	}
+	if (lethe::Status s = (*daemon)->start(); !s) {
+		LOG(Daemon, Fatal) << "cannot start: " << s.error().message;
+		return 1;
+	}
+	lethe::daemon::notify::ready();
+
+	// The watchdog is fed only while frames flow: a stalled camera gets us restarted.
+	const auto wd = lethe::daemon::notify::watchdog_interval();
+	const auto tick = wd ? std::min<std::chrono::milliseconds>(
+				       std::chrono::duration_cast<std::chrono::milliseconds>(*wd) / 3, 1000ms)
+			     : 1000ms;
+	int rc = 0;
+	for (;;) {
+		timespec ts{tick.count() / 1000, (tick.count() % 1000) * 1000000};
+		const int sig = sigtimedwait(&signals, nullptr, &ts);
+		if (sig == SIGTERM || sig == SIGINT) {
+			LOG(Daemon, Info) << "signal " << sig << ": shutting down";
+			break;
+		}
+		if (sig == SIGHUP) {
+			lethe::daemon::notify::reloading();
+			(void)(*daemon)->reload();
+			lethe::daemon::notify::ready();
+		}
+		if (wd && (*daemon)->frames_flowing(*wd))
+			lethe::daemon::notify::watchdog();
+		if (exit_when_done && (*daemon)->finished()) {
+			LOG(Daemon, Info) << "all input processed; flushing the outbox";
+			if (!(*daemon)->flush_outbox(60s)) {
+				LOG(Daemon, Error) << "outbox not flushed within 60 s: hits remain queued";
+				rc = 1;
+			}
+			break;
+		}
+	}
+	lethe::daemon::notify::stopping();
+	(*daemon)->stop();
+	daemon->reset();
+	LOG(Daemon, Info) << "stopped";
+	return rc;
+#endif
+}
+
+} // namespace
+
 int main(int argc, char **argv)
 {
+	forbid_core_dumps();
 	CLI::App app{"Lethe daemon: reads plates, publishes hits, forgets everything else",
 		     "lethed"};
-	std::string config_path = "/etc/lethe/lethed.toml";
+	std::string config_path = lethe::config::kDefaultPath;
 	bool exit_when_done = false;
-	app.add_option("--config", config_path, "Configuration file (TOML)");
+	app.add_option("--config", config_path, "Configuration file (TOML)")->capture_default_str();
 	app.add_flag("--exit-when-done", exit_when_done,
 		     "For finite sources: process everything, flush the outbox, exit 0");
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &e) {
-		return app.exit(e);
+		return app.exit(e) == 0 ? 0 : 2;
 	}
 	try {
-		std::fprintf(stderr, "lethed: the pipeline is not assembled yet (issue 5)\n");
-		return 1;
+		return run(config_path, exit_when_done);
 	} catch (const std::exception &e) {
 		std::fprintf(stderr, "lethed: fatal: %s\n", e.what());
 		return 1;

@@ -117,17 +117,24 @@ Vote vote(const std::vector<std::vector<Candidate>> &sightings, unsigned top)
 	double confidence = 1.0;
 	out.text.assign(len, '?');
 	for (std::size_t k = 0; k < len; ++k) {
-		std::array<double, 256> mass{};
-		for (const auto &s : sightings)
+		// mass: every candidate votes (alternatives break ties); best_read: only each
+		// sighting's best reading, which measures how much the frames disagree.
+		std::array<double, 256> mass{}, best_read{};
+		for (const auto &s : sightings) {
 			for (const auto &c : s)
 				if (c.text.size() == len)
 					mass[static_cast<unsigned char>(c.text[k])] +=
 						std::clamp(c.confidence, 0.0, 1.0);
+			if (!s.empty() && s.front().text.size() == len)
+				best_read[static_cast<unsigned char>(s.front().text[k])] +=
+					std::clamp(s.front().confidence, 0.0, 1.0);
+		}
 		const auto best = std::max_element(mass.begin(), mass.end());
-		double total = 0;
-		for (double m : mass)
-			total += m;
 		const char ch = static_cast<char>(best - mass.begin());
+		double total = 0;
+		for (double m : best_read)
+			total += m;
+		const double agree = best_read[static_cast<unsigned char>(ch)];
 		out.text[k] = ch;
 		double miss = 1.0;
 		for (const auto &s : sightings) {
@@ -137,9 +144,8 @@ Vote vote(const std::vector<std::vector<Candidate>> &sightings, unsigned top)
 					e += std::clamp(c.confidence, 0.0, 1.0);
 			miss *= std::pow(1.0 - std::min(e, 1.0), temper);
 		}
-		const double share = total > 0 ? *best / total : 0;
+		const double share = total > 0 ? agree / total : 0;
 		confidence = std::min(confidence, share * (1.0 - miss));
-		std::fill(mass.begin(), mass.end(), 0.0);
 	}
 	out.confidence = std::clamp(confidence, 0.0, 1.0);
 
@@ -174,6 +180,7 @@ std::vector<ReadEvent> Tracker::update(FrameReads frame)
 {
 	std::vector<ReadEvent> out;
 	CameraState &state = cameras_[frame.camera_id];
+	state.arrival = std::chrono::steady_clock::now();
 	if (frame.monotonic > state.latest)
 		state.latest = frame.monotonic;
 	if (frame.sequence > state.latest_sequence)
@@ -293,8 +300,10 @@ std::vector<ReadEvent> Tracker::expire(SteadyTime now)
 {
 	std::vector<ReadEvent> out;
 	for (auto &[camera, state] : cameras_) {
-		// Only time counts here: no frames arrive to count missed ones.
-		end_tracks(camera, state, false, std::max(now, state.latest), out, false);
+		// While a camera delivers frames, update() ends its tracks on frame time. Here only
+		// cameras that went silent (no frame for `timeout` of real time) are ended.
+		if (now - state.arrival > options_.timeout)
+			end_tracks(camera, state, true, state.latest, out, false);
 	}
 	return out;
 }

@@ -12,6 +12,7 @@
 
 #include "lethe/capture/capture_thread.h"
 #include "lethe/capture/frame_source.h"
+#include "lethe/capture/synthetic.h"
 #include "support/temp_dir.h"
 
 namespace {
@@ -276,6 +277,35 @@ TEST(Sources, UriCredentialsAreRedacted)
 	EXPECT_EQ(redact_uri("rtsp://admin:secret@10.0.0.5:554/stream"), "rtsp://***@10.0.0.5:554/stream");
 	EXPECT_EQ(redact_uri("/dev/video0"), "/dev/video0");
 	EXPECT_EQ(redact_uri("http://cam/a@b"), "http://cam/a@b");
+}
+
+} // namespace
+
+namespace {
+
+TEST(Synthetic, PassSequenceFramesAndSize)
+{
+	lethe::test::TempDir dir;
+	write_sequence(dir / "stills", 2, {320, 240});
+	lethe::capture::PassSequenceOptions o;
+	o.frames_per_vehicle = 3;
+	o.gap_frames = 2;
+	o.width = 640;
+	o.height = 360;
+	auto n = lethe::capture::write_pass_sequence({dir / "stills" / "f000.png", dir / "stills" / "f001.png"},
+						     dir / "seq", o);
+	ASSERT_TRUE(n.ok()) << n.error().message;
+	EXPECT_EQ(*n, 2u * (2 + 3) + 2);
+	auto src = must(create_source(replay_spec(dir / "seq"), FramePool::create(2)));
+	ASSERT_TRUE(src->open().ok());
+	unsigned frames = 0;
+	while (auto f = src->next(1s)) {
+		EXPECT_EQ((*f)->image.size(), cv::Size(640, 360));
+		++frames;
+	}
+	EXPECT_EQ(frames, *n);
+	EXPECT_FALSE(lethe::capture::write_pass_sequence({}, dir / "x").ok());
+	EXPECT_FALSE(lethe::capture::write_pass_sequence({dir / "missing.png"}, dir / "x").ok());
 }
 
 } // namespace

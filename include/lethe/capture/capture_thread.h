@@ -19,6 +19,7 @@ namespace lethe::capture {
 struct Backoff {
 	std::chrono::milliseconds initial{500}; ///< first wait after a failure
 	std::chrono::milliseconds max{30000};   ///< the wait doubles up to this
+	bool operator==(const Backoff &) const = default;
 };
 
 /// Snapshot of a capture thread's state for status/selftest.

@@ -35,6 +35,7 @@ struct SourceSpec {
 	std::optional<float> gain;      ///< manual analogue gain
 	double replay_fps = 0;          ///< replay pacing; 0 = as fast as the pipeline takes frames
 	bool loop = false;              ///< replay: start again at the end instead of ending
+	bool operator==(const SourceSpec &) const = default;
 };
 
 /// A camera or stream. Not thread-safe: one capture thread drives it.

@@ -33,16 +33,19 @@ struct Device {
 	std::string trust_dir = "/etc/lethe/trust"; ///< absolute path
 	std::string runtime_dir = "/run/lethe";  ///< absolute path; holds control.sock
 	std::string key_mode = "file";           ///< "file" | "ram" (where epoch keys live)
+	bool operator==(const Device &) const = default;
 };
 
 struct Log {
 	std::string levels = "*:Info"; ///< "Category:Severity,..." as LETHE_LOG_LEVELS
+	bool operator==(const Log &) const = default;
 };
 
 struct Pipeline {
 	unsigned workers = 2;        ///< detection/OCR threads, 1..64
 	unsigned frame_queue = 4;    ///< frames waiting for a worker, 1..256 (live: drop oldest)
 	unsigned event_queue = 1024; ///< read events waiting for match/publish, 16..65536 (never dropped)
+	bool operator==(const Pipeline &) const = default;
 };
 
 struct Reader {
@@ -50,6 +53,7 @@ struct Reader {
 	unsigned top = 3;           ///< candidates per plate, 1..10
 	double min_confidence = 0.3; ///< 0..1; weaker reads are ignored before tracking
 	std::string models_dir;     ///< "" = the installed default
+	bool operator==(const Reader &) const = default;
 };
 
 struct Tracker {
@@ -59,6 +63,7 @@ struct Tracker {
 	unsigned max_missed_frames = 15; ///< 1..1000: frames without a sighting that end a track
 	unsigned min_frames = 2;        ///< 1..100: sightings before a track becomes an event
 	unsigned max_track_ms = 30000;  ///< 1000..600000: a track older than this is emitted (parked car)
+	bool operator==(const Tracker &) const = default;
 };
 
 struct Camera {
@@ -67,12 +72,14 @@ struct Camera {
 	std::vector<Rect> masks;          ///< reads centred in a mask are ignored (≤ 32)
 	capture::Backoff reconnect;       ///< reconnect_min_ms 10..60000, reconnect_max_ms ..3600000
 	std::string location;             ///< overrides device.location for this camera
+	bool operator==(const Camera &) const = default;
 };
 
 struct Tls {
 	std::string ca_file;   ///< CA bundle to verify the broker (required for TLS)
 	std::string cert_file; ///< client certificate (mTLS), with key_file
 	std::string key_file;
+	bool operator==(const Tls &) const = default;
 };
 
 struct Broker {
@@ -87,6 +94,7 @@ struct Broker {
 	std::string hit_topic;   ///< where hits go; must also be in the policy's allowlist
 	std::string status_topic; ///< retained device status; "" = "lethe/<device id>/status"
 	std::optional<Tls> tls;  ///< [broker.tls] present = TLS on
+	bool operator==(const Broker &) const = default;
 };
 
 /// Unix groups whose members get each role on the control socket.
@@ -94,6 +102,9 @@ struct Roles {
 	std::vector<std::string> technician{"lethe-tech"};
 	std::vector<std::string> privacy_officer{"lethe-privacy"};
 	std::vector<std::string> investigator{"lethe-investigator"};
+	std::string organisation;               ///< agency written into every audit entry (≤ 128)
+	std::vector<std::string> purpose_codes; ///< allowed purpose codes (≤ 64); empty = any
+	bool operator==(const Roles &) const = default;
 };
 
 struct Config {

@@ -96,7 +96,8 @@ public:
 	/// Add one frame's sightings; returns the events of tracks that ended with it.
 	/// Frames of one camera may arrive slightly out of order (several workers).
 	[[nodiscard]] std::vector<ReadEvent> update(FrameReads frame);
-	/// End tracks not seen since `now - timeout` (when frames stopped coming).
+	/// End the tracks of cameras from which no frame has arrived for `timeout` of real time
+	/// (`now` is std::chrono::steady_clock::now(); a camera that stalled or died).
 	[[nodiscard]] std::vector<ReadEvent> expire(SteadyTime now);
 	/// End every track (end of stream, shutdown, reload).
 	[[nodiscard]] std::vector<ReadEvent> flush();
@@ -121,6 +122,7 @@ private:
 	struct CameraState {
 		std::vector<Track> tracks;
 		SteadyTime latest{};
+		SteadyTime arrival{}; ///< real (steady) time the last frame was added
 		std::uint64_t latest_sequence = 0;
 	};
 

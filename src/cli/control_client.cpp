@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Control socket client: connect, send one JSON line, read one JSON line.
+#include "cli/control_client.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "cli/command.h"
+
+namespace lethe::cli {
+
+void add_socket_option(CLI::App &app, std::string &socket)
+{
+	const char *env = std::getenv("LETHE_CONTROL_SOCKET");
+	socket = env && *env ? env : "/run/lethe/control.sock";
+	app.add_option("--socket", socket, "lethed's control socket (env LETHE_CONTROL_SOCKET)")
+		->capture_default_str();
+}
+
+Result<nlohmann::json> control_request(const std::string &socket, const nlohmann::json &request,
+				       std::chrono::seconds timeout)
+{
+	sockaddr_un addr{};
+	addr.sun_family = AF_UNIX;
+	if (socket.size() >= sizeof(addr.sun_path))
+		return make_error(-ENAMETOOLONG, "socket path too long");
+	std::strncpy(addr.sun_path, socket.c_str(), sizeof(addr.sun_path) - 1);
+	const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return make_error(-errno, std::strerror(errno));
+	timeval tv{static_cast<time_t>(timeout.count()), 0};
+	(void)::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) != 0) {
+		const int e = errno;
+		::close(fd);
+		return make_error(-e, "lethed is not reachable at " + socket + ": " + std::strerror(e));
+	}
+	const std::string line = request.dump() + "\n";
+	if (::send(fd, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
+		::close(fd);
+		return make_error(-EIO, "cannot send the request to lethed");
+	}
+	std::string reply;
+	char buf[65536];
+	for (;;) {
+		const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		reply.append(buf, static_cast<std::size_t>(n));
+		if (reply.back() == '\n')
+			break;
+		if (reply.size() > (64u << 20))
+			break;
+	}
+	::close(fd);
+	auto j = nlohmann::json::parse(reply, nullptr, false);
+	if (j.is_discarded() || !j.is_object())
+		return make_error(-EPROTO, "lethed sent no valid reply");
+	return j;
+}
+
+int exit_code_for(const nlohmann::json &reply)
+{
+	const std::string code = reply.value("code", "");
+	if (code == "usage")
+		return kExitUsage;
+	if (code == "unavailable")
+		return kExitUnavailable;
+	return kExitFailure;
+}
+
+} // namespace lethe::cli

@@ -1,0 +1,719 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Daemon assembly: read events → hot-list match → publish (hits) / keyed digest (non-hits).
+#include "parts.h"
+#if LETHED_ASSEMBLED
+#include "daemon.h"
+
+#include <sys/statvfs.h>
+#include <sys/timex.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "lethe/common/crypto.h"
+#include "lethe/common/log.h"
+#include "notify.h"
+
+namespace lethe::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+json error_reply(const std::string &code, const std::string &message)
+{
+	return {{"ok", false}, {"code", code}, {"error", message}};
+}
+
+/// "lat,lon" in a location string gives coordinates for the event; free text does not.
+std::optional<publish::Location> parse_location(const std::string &text)
+{
+	double lat = 0, lon = 0;
+	char tail = 0;
+	if (std::sscanf(text.c_str(), "%lf , %lf %c", &lat, &lon, &tail) == 2 && lat >= -90 &&
+	    lat <= 90 && lon >= -180 && lon <= 180)
+		return publish::Location{lat, lon, std::nullopt};
+	return std::nullopt;
+}
+
+audit::RoleMap role_map(const config::Config &c)
+{
+	audit::RoleMap m;
+	m.technician = c.roles.technician;
+	m.privacy_officer = c.roles.privacy_officer;
+	m.investigator = c.roles.investigator;
+	m.organisation = c.roles.organisation;
+	m.purpose_codes = c.roles.purpose_codes;
+	return m;
+}
+
+} // namespace
+
+Daemon::Daemon(config::Config config) : config_(std::move(config)) {}
+
+Result<std::unique_ptr<Daemon>> Daemon::create(config::Config config)
+{
+	std::unique_ptr<Daemon> d(new Daemon(std::move(config)));
+	if (Status s = d->open_stores(); !s)
+		return s.error();
+	if (Status s = d->open_publishers(); !s)
+		return s.error();
+	if (Status s = d->build_pipeline(); !s)
+		return s.error();
+	auto control = ControlServer::create(
+		d->config_.control_socket(),
+		[raw = d.get()](const json &request, int fd) { return raw->handle(request, fd); });
+	if (!control)
+		return control.error();
+	d->control_ = std::move(control).value();
+	return d;
+}
+
+Daemon::~Daemon()
+{
+	stop();
+}
+
+Status Daemon::open_stores()
+{
+	const std::filesystem::path state = config_.device.state_dir;
+	std::error_code ec;
+	std::filesystem::create_directories(state, ec);
+	if (ec)
+		return make_error(-EIO, "state directory " + state.string() + ": " + ec.message());
+
+	auto log = audit::AuditLog::open({state});
+	if (!log)
+		return make_error(log.error().code, "audit log: " + log.error().message);
+	audit_ = std::move(log).value();
+	authorizer_ = std::make_unique<audit::Authorizer>(role_map(config_), *audit_);
+
+	load_policy();
+
+	retention::Config rc;
+	rc.state_dir = state;
+	rc.key_mode = config_.device.key_mode == "ram" ? store::KeyMode::Ram : store::KeyMode::File;
+	auto ret = retention::Retention::create(rc, current_policy());
+	if (!ret)
+		return make_error(ret.error().code, "retention store: " + ret.error().message);
+	retention_ = std::move(ret).value();
+
+	auto hl = hotlist::HotlistStore::open(state);
+	if (!hl)
+		return make_error(hl.error().code, "hot-list store: " + hl.error().message);
+	hotlists_ = std::move(hl).value();
+	load_hotlists();
+
+	// Outbox entries are sealed under the retention key store's epoch keys: destroying an
+	// epoch (retention) crypto-erases the hits still waiting in it.
+	outbox_keys_ = std::make_unique<publish::KeyStoreOutboxKeys>(
+		retention_->keys(), current_policy().retention.key_rotation);
+	return {};
+}
+
+Status Daemon::open_publishers()
+{
+	const std::filesystem::path state = config_.device.state_dir;
+	const policy::Policy policy = current_policy();
+	for (const auto &b : config_.brokers) {
+		Broker broker;
+		broker.name = b.name;
+		auto ob = publish::Outbox::open(state / ("outbox-" + b.name + ".db"), *outbox_keys_);
+		if (!ob)
+			return make_error(ob.error().code, "outbox " + b.name + ": " + ob.error().message);
+		broker.outbox = std::move(ob).value();
+		publish::PublisherConfig pc;
+		pc.device_id = config_.device.id;
+		pc.host = b.host;
+		pc.port = static_cast<int>(b.port);
+		pc.client_id = b.client_id;
+		pc.hit_topic = b.hit_topic;
+		pc.status_topic = b.status_topic.empty() ? "lethe/" + config_.device.id + "/status"
+							 : b.status_topic;
+		pc.keepalive = std::chrono::seconds(b.keepalive_s);
+		pc.mqtt5 = b.mqtt_version == 5;
+		if (b.tls) {
+			pc.tls = true;
+			pc.ca_file = b.tls->ca_file;
+			pc.cert_file = b.tls->cert_file;
+			pc.key_file = b.tls->key_file;
+		}
+		auto pub = publish::Publisher::create(pc, *broker.outbox, policy);
+		if (!pub)
+			return make_error(pub.error().code, "broker " + b.name + ": " + pub.error().message);
+		broker.publisher = std::move(pub).value();
+		brokers_.push_back(std::move(broker));
+	}
+	return {};
+}
+
+Status Daemon::build_pipeline()
+{
+	auto p = Pipeline::create(config_, [this](track::ReadEvent &&e) { on_event(std::move(e)); });
+	if (!p)
+		return p.error();
+	std::lock_guard lock(pipeline_mutex_);
+	pipeline_ = std::move(p).value();
+	return {};
+}
+
+Status Daemon::start()
+{
+	for (auto &b : brokers_)
+		b.publisher->start();
+	purger_ = retention::PurgeWorker::start(*retention_);
+	{
+		std::lock_guard lock(pipeline_mutex_);
+		pipeline_->start();
+	}
+	control_->start();
+	record("daemon.start", audit::Outcome::Success, audit::AuditTarget::object(config_.device.id));
+	LOG(Daemon, Info) << "lethed " << LETHE_VERSION << " running as device " << config_.device.id;
+	return {};
+}
+
+void Daemon::stop()
+{
+	if (stopped_.exchange(true))
+		return;
+	if (control_)
+		control_->stop();
+	{
+		std::lock_guard lock(pipeline_mutex_);
+		if (pipeline_)
+			pipeline_->stop(); // open tracks end here: their hits reach the outbox
+	}
+	for (auto &b : brokers_)
+		if (b.publisher)
+			b.publisher->stop(); // unsent hits stay in the outbox for the next start
+	if (purger_)
+		purger_->stop();
+	if (audit_) {
+		record("daemon.stop", audit::Outcome::Success, audit::AuditTarget::object(config_.device.id));
+		(void)audit_->seal();
+	}
+	brokers_.clear();
+}
+
+void Daemon::load_policy()
+{
+	auto eff = policy::load_effective(config_.device.state_dir, config_.device.trust_dir);
+	if (eff.fallback)
+		LOG(Policy, Warning) << "no valid policy in force (" << eff.why
+				     << "): strictest mode — nothing retained, nothing published";
+	else
+		LOG(Policy, Info) << "policy in force: " << eff.policy.id << " v" << eff.policy.version;
+	std::lock_guard lock(policy_mutex_);
+	effective_ = std::move(eff);
+}
+
+policy::Policy Daemon::current_policy() const
+{
+	std::lock_guard lock(policy_mutex_);
+	return effective_.policy;
+}
+
+void Daemon::load_hotlists()
+{
+	auto all = hotlists_->load_all();
+	std::lock_guard lock(policy_mutex_);
+	if (!all) {
+		// Keep matching against what was loaded before rather than against nothing.
+		hotlist_error_ = all.error().message;
+		LOG(Hotlist, Error) << "hot lists not (re)loaded: " << hotlist_error_;
+		return;
+	}
+	hotlist_error_.clear();
+	matchers_ = std::make_shared<const std::vector<std::unique_ptr<hotlist::Matcher>>>(
+		std::move(all).value());
+	installed_lists_ = hotlists_->list();
+	LOG(Hotlist, Info) << matchers_->size() << " hot list(s) loaded";
+}
+
+void Daemon::record(const std::string &action, audit::Outcome outcome, audit::AuditTarget target,
+		    const std::string &recipient, std::optional<std::int64_t> count,
+		    const std::string &reason)
+{
+	if (!audit_)
+		return;
+	audit::AuditEntry e;
+	e.actor = "lethed";
+	e.role = std::string(audit::role_name(audit::Role::System));
+	e.organisation = config_.roles.organisation;
+	e.action = action;
+	e.target = std::move(target);
+	e.recipient = recipient;
+	e.result_count = count;
+	e.outcome = outcome;
+	e.reason = reason;
+	e.policy_hash = current_policy().hash;
+	if (Status s = audit_->append(std::move(e)); !s) {
+		LOG(Audit, Error) << "audit append failed: " << s.error().message;
+	}
+}
+
+void Daemon::on_event(track::ReadEvent &&event)
+{
+	const auto now = std::chrono::system_clock::now();
+	policy::Policy policy;
+	std::shared_ptr<const std::vector<std::unique_ptr<hotlist::Matcher>>> matchers;
+	{
+		std::lock_guard lock(policy_mutex_);
+		policy = effective_.policy;
+		matchers = matchers_;
+	}
+	std::vector<hotlist::Hit> hits;
+	if (matchers)
+		for (const auto &m : *matchers)
+			for (auto &h : m->match(event.text, policy.hotlist, now))
+				hits.push_back(std::move(h));
+
+	if (hits.empty()) {
+		// A non-hit: reduced to a keyed digest (or to nothing); text and pixels wiped.
+		retention::NonHit nh;
+		nh.plate = event.text;
+		nh.camera = event.camera_id;
+		if (!event.crop.empty() && event.crop.isContinuous())
+			nh.crop = std::span<std::uint8_t>(event.crop.data,
+							  event.crop.total() * event.crop.elemSize());
+		if (Status s = retention_->record_nonhit(nh); !s) {
+			++store_errors_;
+			LOG(Retention, Error) << "non-hit not recorded: " << s.error().message;
+		}
+		crypto::wipe(nh.plate);
+		++nonhits_;
+		return;
+	}
+
+	crypto::Bytes jpeg;
+	if (!event.crop.empty()) {
+		std::vector<std::uint8_t> buf;
+		if (cv::imencode(".jpg", event.crop, buf, {cv::IMWRITE_JPEG_QUALITY, 90}))
+			jpeg.assign(buf.begin(), buf.end());
+		crypto::wipe(buf.data(), buf.size());
+	}
+	std::string location = config_.device.location;
+	{
+		std::lock_guard lock(config_mutex_);
+		for (const auto &c : config_.cameras)
+			if (c.source.camera_id == event.camera_id && !c.location.empty())
+				location = c.location;
+	}
+
+	for (const auto &h : hits) {
+		++hits_;
+		publish::HitEvent ev;
+		ev.event_id = publish::new_event_id();
+		ev.device_id = config_.device.id;
+		ev.camera_id = event.camera_id;
+		ev.time = event.first_seen;
+		ev.location = parse_location(location);
+		ev.plate = event.text;
+		ev.confidence = event.confidence;
+		ev.region = event.region;
+		publish::set_hit(ev, h);
+		ev.crop_jpeg = jpeg;
+		ev.policy_id = policy.id;
+		ev.policy_version = policy.version;
+
+		retention::Hit rh;
+		rh.event_id = ev.event_id;
+		rh.plate = event.text;
+		rh.camera = event.camera_id;
+		rh.region = event.region;
+		rh.confidence = event.confidence;
+		rh.list_id = ev.list_id;
+		rh.category = ev.category;
+		rh.match_type = std::string(hotlist::match_type_name(h.type));
+		rh.image = jpeg;
+		if (auto r = retention_->record_hit(rh); !r) {
+			++store_errors_;
+			LOG(Retention, Error) << "hit record not stored: " << r.error().message;
+		}
+		crypto::wipe(rh.plate);
+
+		LOG(Hotlist, Info) << "hit on list " << ev.list_id << " (" << ev.category << ", "
+				   << hotlist::match_type_name(h.type) << (h.stale ? ", stale" : "")
+				   << ") camera " << ev.camera_id << " event " << ev.event_id;
+		bool published = false;
+		for (auto &b : brokers_) {
+			if (!h.publishable)
+				break;
+			Status s = b.publisher->publish(ev);
+			if (s) {
+				published = true;
+				record("publish", audit::Outcome::Success,
+				       audit::AuditTarget::hit_plate(ev.plate), b.name, 1);
+			} else {
+				LOG(Publish, Warning) << "hit " << ev.event_id << " not queued for "
+						      << b.name << ": " << s.error().message;
+				record("publish", audit::Outcome::Refused,
+				       audit::AuditTarget::hit_plate(ev.plate), b.name, 0,
+				       s.error().message);
+			}
+		}
+		if (!published)
+			++hits_unpublished_;
+	}
+	crypto::wipe(jpeg.data(), jpeg.size());
+}
+
+Status Daemon::reload()
+{
+	std::lock_guard serial(reload_mutex_);
+	LOG(Daemon, Info) << "reloading " << config_.path;
+	auto fresh = config::load(config_.path);
+	if (!fresh) {
+		LOG(Config, Error) << "new configuration refused, keeping the running one:\n"
+				   << fresh.error().message;
+		record("config.reload", audit::Outcome::Failed,
+		       audit::AuditTarget::object(config_.path), {}, {}, "invalid configuration");
+		return fresh.error();
+	}
+	config::Config next = std::move(fresh).value();
+	if (next.device.state_dir != config_.device.state_dir ||
+	    next.device.runtime_dir != config_.device.runtime_dir || next.device.id != config_.device.id ||
+	    next.device.key_mode != config_.device.key_mode || next.brokers != config_.brokers) {
+		LOG(Config, Warning) << "device or broker settings changed: they take effect at the "
+					"next restart";
+	}
+	if (!std::getenv("LETHE_LOG_LEVELS"))
+		(void)log::set_levels(next.log.levels);
+
+	load_policy();
+	const policy::Policy policy = current_policy();
+	if (Status s = retention_->set_policy(policy); !s) {
+		LOG(Retention, Error) << "policy not applied to retention: " << s.error().message;
+	}
+	for (auto &b : brokers_)
+		b.publisher->set_policy(policy);
+	load_hotlists();
+
+	const bool rebuild = next.cameras != config_.cameras || next.pipeline != config_.pipeline ||
+			     next.reader != config_.reader || next.tracker != config_.tracker;
+	if (rebuild) {
+		// Drain the running pipeline first: its queued reads and open tracks go through
+		// match/publish into the outbox, so no hit is lost across the reload.
+		std::unique_ptr<Pipeline> old;
+		{
+			std::lock_guard lock(pipeline_mutex_);
+			old = std::move(pipeline_);
+		}
+		if (old)
+			old->stop();
+		old.reset();
+	}
+	{
+		std::lock_guard lock(config_mutex_);
+		const auto brokers = config_.brokers;
+		const auto device = config_.device;
+		config_ = std::move(next);
+		config_.brokers = brokers; // kept until restart (see above)
+		config_.device = device;
+	}
+	if (rebuild) {
+		if (Status s = build_pipeline(); !s) {
+			LOG(Daemon, Error) << "pipeline not rebuilt: " << s.error().message;
+			return s;
+		}
+		std::lock_guard lock(pipeline_mutex_);
+		pipeline_->start();
+	}
+	record("config.reload", audit::Outcome::Success, audit::AuditTarget::object(config_.path));
+	LOG(Daemon, Info) << "reloaded" << (rebuild ? " (pipeline rebuilt)" : "");
+	return {};
+}
+
+bool Daemon::finished() const
+{
+	std::lock_guard lock(pipeline_mutex_);
+	return pipeline_ && pipeline_->finished();
+}
+
+bool Daemon::flush_outbox(std::chrono::milliseconds timeout) const
+{
+	const auto deadline = std::chrono::steady_clock::now() + timeout;
+	for (const auto &b : brokers_) {
+		const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+			deadline - std::chrono::steady_clock::now());
+		if (!b.publisher->wait_until_empty(std::max(left, 0ms)))
+			return false;
+	}
+	return true;
+}
+
+bool Daemon::frames_flowing(std::chrono::steady_clock::duration window) const
+{
+	std::lock_guard lock(pipeline_mutex_);
+	return pipeline_ && pipeline_->frames_flowing(window);
+}
+
+json Daemon::status_json() const
+{
+	json j{{"ok", true}, {"device_id", config_.device.id}, {"version", LETHE_VERSION}};
+	j["uptime_s"] = std::chrono::duration_cast<std::chrono::seconds>(
+				std::chrono::steady_clock::now() - started_)
+				.count();
+	json problems = json::array();
+	{
+		std::lock_guard lock(policy_mutex_);
+		const auto &p = effective_.policy;
+		j["policy"] = {{"id", p.id}, {"version", p.version}, {"hash", p.hash},
+			       {"fallback", effective_.fallback}, {"why", effective_.why}};
+		if (effective_.fallback)
+			problems.push_back("no valid policy: strictest mode (" + effective_.why + ")");
+		json lists = json::array();
+		const auto now = std::chrono::system_clock::now();
+		if (matchers_)
+			for (const auto &m : *matchers_) {
+				const bool stale = m->stale(p.hotlist, now);
+				lists.push_back({{"id", m->info().id}, {"version", m->info().version},
+						 {"entries", m->size()}, {"age_s", m->age(now).count()},
+						 {"stale", stale}});
+				if (stale)
+					problems.push_back("hot list " + m->info().id + " is stale");
+			}
+		j["hotlists"] = lists;
+		if (!hotlist_error_.empty())
+			problems.push_back("hot lists: " + hotlist_error_);
+	}
+	PipelineStats ps;
+	{
+		std::lock_guard lock(pipeline_mutex_);
+		if (pipeline_)
+			ps = pipeline_->stats();
+	}
+	json cams = json::array();
+	for (const auto &c : ps.cameras) {
+		const double since = c.last_frame == std::chrono::steady_clock::time_point{}
+					     ? -1
+					     : std::chrono::duration<double>(std::chrono::steady_clock::now() -
+									     c.last_frame)
+						       .count();
+		cams.push_back({{"id", c.camera_id}, {"source", c.source}, {"open", c.open},
+				{"ended", c.ended}, {"frames", c.frames}, {"failures", c.failures},
+				{"reopens", c.reopens}, {"pool_exhausted", c.pool_exhausted},
+				{"last_frame_s", since}, {"last_error", c.last_error}});
+		if (!c.open && !c.ended)
+			problems.push_back("camera " + c.camera_id + " is down: " + c.last_error);
+	}
+	j["cameras"] = cams;
+	j["pipeline"] = {{"frames_captured", ps.frames_captured}, {"frames_dropped", ps.frames_dropped},
+			 {"frames_read", ps.frames_read}, {"read_errors", ps.read_errors},
+			 {"sightings", ps.sightings}, {"events", ps.events},
+			 {"frame_queue", ps.frame_queue}, {"event_queue", ps.event_queue},
+			 {"tracks", ps.tracks}, {"frames_per_second", ps.frames_per_second},
+			 {"finished", finished()}};
+	j["hits"] = hits_.load();
+	j["hits_unpublished"] = hits_unpublished_.load();
+	j["nonhits"] = nonhits_.load();
+	j["store_errors"] = store_errors_.load();
+	json brokers = json::array();
+	for (const auto &b : brokers_) {
+		const auto s = b.publisher->stats();
+		brokers.push_back({{"name", b.name}, {"connected", s.connected}, {"protocol", s.protocol},
+				   {"queued", s.queued}, {"acked", s.acked}, {"refused", s.refused},
+				   {"outbox_depth", s.outbox_depth}, {"last_error", s.last_error}});
+		if (!s.connected)
+			problems.push_back("broker " + b.name + " is not connected" +
+					   (s.last_error.empty() ? "" : ": " + s.last_error));
+	}
+	j["brokers"] = brokers;
+	j["problems"] = problems;
+	j["healthy"] = problems.empty();
+	return j;
+}
+
+json Daemon::selftest_json() const
+{
+	json checks = json::array();
+	bool passed = true;
+	auto add = [&](const std::string &check, const std::string &result, const std::string &detail) {
+		checks.push_back({{"check", check}, {"result", result}, {"detail", detail}});
+		passed = passed && result != "FAIL";
+	};
+	const json st = status_json();
+
+	// Camera: every camera delivers frames (or, for a replay, has delivered them all).
+	if (st["cameras"].empty())
+		add("camera", "FAIL", "no camera configured");
+	for (const auto &c : st["cameras"]) {
+		const double since = c["last_frame_s"].get<double>();
+		if (c["ended"].get<bool>())
+			add("camera", "ok", c["id"].get<std::string>() + ": replay finished");
+		else if (c["open"].get<bool>() && since >= 0 && since < 5)
+			add("camera", "ok", c["id"].get<std::string>() + ": frames flowing");
+		else
+			add("camera", "FAIL", c["id"].get<std::string>() + ": no frames (" +
+						       c["last_error"].get<std::string>() + ")");
+	}
+	// Models: the readers were built at start (Tesseract data and detector loaded).
+	{
+		std::lock_guard lock(pipeline_mutex_);
+		std::lock_guard clock(config_mutex_);
+		add("models", pipeline_ ? "ok" : "FAIL",
+		    pipeline_ ? "plate reader loaded (" + config_.reader.region + ")" : "no pipeline");
+	}
+	// Broker.
+	if (st["brokers"].empty())
+		add("broker", "warn", "no broker configured: hits stay in the outbox");
+	for (const auto &b : st["brokers"])
+		add("broker", b["connected"].get<bool>() ? "ok" : "FAIL",
+		    b["name"].get<std::string>() + (b["connected"].get<bool>() ? ": connected" : ": not connected"));
+	// Policy.
+	const auto &pol = st["policy"];
+	if (pol["fallback"].get<bool>()) {
+		add("policy", "FAIL", "strictest fallback: " + pol["why"].get<std::string>());
+	} else {
+		const auto p = current_policy();
+		const auto left = std::chrono::duration_cast<std::chrono::hours>(p.not_after -
+										  std::chrono::system_clock::now());
+		add("policy", left < std::chrono::hours(24 * 7) ? "warn" : "ok",
+		    p.id + " v" + std::to_string(p.version) + ", expires in " +
+			    std::to_string(left.count() / 24) + " day(s)");
+	}
+	// Hot lists.
+	if (st["hotlists"].empty())
+		add("hotlist", "warn", "no hot list installed: nothing can be a hit");
+	for (const auto &h : st["hotlists"])
+		add("hotlist", h["stale"].get<bool>() ? "warn" : "ok",
+		    h["id"].get<std::string>() + " v" + std::to_string(h["version"].get<std::uint64_t>()) +
+			    ", " + std::to_string(h["entries"].get<std::size_t>()) + " entries, age " +
+			    std::to_string(h["age_s"].get<std::int64_t>()) + " s");
+	// Disk: the state directory is writable and has room.
+	struct statvfs vfs{};
+	if (::statvfs(config_.device.state_dir.c_str(), &vfs) != 0 ||
+	    ::access(config_.device.state_dir.c_str(), W_OK) != 0) {
+		add("disk", "FAIL", config_.device.state_dir + " is not writable");
+	} else {
+		const double free_mb = static_cast<double>(vfs.f_bavail) * vfs.f_frsize / 1048576.0;
+		char d[128];
+		std::snprintf(d, sizeof(d), "%s: %.0f MiB free", config_.device.state_dir.c_str(), free_mb);
+		add("disk", free_mb < 64 ? "FAIL" : (free_mb < 512 ? "warn" : "ok"), d);
+	}
+	// Clock: plausible, and synchronised (retention deadlines and event times depend on it).
+	{
+		const auto now = std::chrono::system_clock::now();
+		const auto year_2024 = std::chrono::sys_days(std::chrono::year(2024) / 1 / 1);
+		timex tx{};
+		const int state = ::adjtimex(&tx);
+		const bool synced = state != TIME_ERROR && !(tx.status & STA_UNSYNC);
+		if (now < year_2024)
+			add("clock", "FAIL", "system time is before 2024: not set");
+		else
+			add("clock", synced ? "ok" : "warn",
+			    synced ? "synchronised" : "not synchronised (NTP) — event times may drift");
+	}
+	return {{"ok", true}, {"passed", passed}, {"checks", checks}};
+}
+
+json Daemon::camera_list_json() const
+{
+	json configured = json::array();
+	PipelineStats ps;
+	{
+		std::lock_guard lock(pipeline_mutex_);
+		if (pipeline_)
+			ps = pipeline_->stats();
+	}
+	for (const auto &c : ps.cameras)
+		configured.push_back({{"id", c.camera_id}, {"source", c.source}, {"open", c.open},
+				      {"frames", c.frames}});
+	json available = json::array();
+	for (const auto &c : capture::list_cameras())
+		available.push_back({{"backend", c.backend}, {"id", c.id}, {"model", c.model},
+				     {"detail", c.detail}});
+	return {{"ok", true}, {"configured", configured}, {"available", available}};
+}
+
+json Daemon::snapshot_json(const json &request)
+{
+	const std::string camera = request.value("camera", "");
+	Result<SnapshotResult> snap = make_error(-ENODEV, "no pipeline");
+	{
+		std::lock_guard lock(pipeline_mutex_);
+		if (pipeline_)
+			snap = pipeline_->snapshot(camera);
+	}
+	if (!snap)
+		return error_reply(snap.error().code == -ENOENT ? "usage" : "failed", snap.error().message);
+	json plates = json::array();
+	for (auto &p : snap->plates) {
+		// Boxes and confidence only: a technician has no access to reads.
+		plates.push_back({{"box", {p.box.x, p.box.y, p.box.width, p.box.height}},
+				  {"confidence", p.confidence}});
+		crypto::wipe(p.text);
+		for (auto &c : p.candidates)
+			crypto::wipe(c.text);
+	}
+	cv::Mat grey, lap;
+	cv::cvtColor(snap->frame, grey, cv::COLOR_BGR2GRAY);
+	cv::Laplacian(grey, lap, CV_64F);
+	cv::Scalar mean, stddev;
+	cv::meanStdDev(lap, mean, stddev);
+	std::vector<std::uint8_t> jpeg;
+	cv::imencode(".jpg", snap->frame, jpeg, {cv::IMWRITE_JPEG_QUALITY, 85});
+	json reply{{"ok", true}, {"camera", snap->camera_id}, {"width", snap->frame.cols},
+		   {"height", snap->frame.rows}, {"sharpness", stddev[0] * stddev[0]},
+		   {"plates", plates}, {"jpeg", crypto::to_base64(jpeg.data(), jpeg.size())}};
+	crypto::wipe(jpeg.data(), jpeg.size());
+	snap->frame.setTo(cv::Scalar::all(0));
+	return reply;
+}
+
+json Daemon::handle(const json &request, int fd)
+{
+	const std::string command = request["command"].get<std::string>();
+	static const std::map<std::string, audit::Action> actions = {
+		{"status", audit::Action::Status},
+		{"camera.list", audit::Action::CameraList},
+		{"camera.snapshot", audit::Action::CameraSnapshot},
+		{"selftest", audit::Action::SelfTest},
+		{"reload", audit::Action::ConfigChange},
+	};
+	const auto it = actions.find(command);
+	if (it == actions.end())
+		return error_reply("usage", "unknown command '" + command + "'");
+	auto who = authorizer_->identify_peer(fd);
+	if (!who)
+		return error_reply("forbidden", "cannot identify the caller: " + who.error().message);
+	audit::AccessRequest req;
+	req.action = it->second;
+	req.target = audit::AuditTarget::object(command == "camera.snapshot"
+							 ? "camera:" + request.value("camera", std::string("*"))
+							 : "control:" + command);
+	const policy::Policy policy = current_policy();
+	auto role = authorizer_->authorize(*who, req, policy);
+	if (!role)
+		return error_reply("forbidden", role.error().message);
+
+	json reply;
+	if (command == "status")
+		reply = status_json();
+	else if (command == "camera.list")
+		reply = camera_list_json();
+	else if (command == "camera.snapshot")
+		reply = snapshot_json(request);
+	else if (command == "selftest")
+		reply = selftest_json();
+	else if (command == "reload") {
+		Status s = reload();
+		reply = s ? json{{"ok", true}} : error_reply("failed", s.error().message);
+	}
+	const bool ok = reply.value("ok", false);
+	(void)authorizer_->record(*who, *role, req, policy,
+				  ok ? audit::Outcome::Success : audit::Outcome::Failed,
+				  command == "camera.snapshot" ? std::optional<std::int64_t>(ok ? 1 : 0)
+							       : std::nullopt,
+				  nullptr, ok ? std::string() : reply.value("error", ""));
+	return reply;
+}
+
+} // namespace lethe::daemon
+
+#endif // LETHED_ASSEMBLED

@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Pipeline threads and queues: capture → workers (detect + OCR) → tracker → match sink.
+#include "pipeline.h"
+
+#include <algorithm>
+
+#include "lethe/common/crypto.h"
+#include "lethe/common/log.h"
+
+namespace lethe::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::int64_t steady_ns()
+{
+	return std::chrono::duration_cast<std::chrono::nanoseconds>(
+		       std::chrono::steady_clock::now().time_since_epoch())
+		.count();
+}
+
+cv::Rect to_cv(const config::Rect &r)
+{
+	return {r.x, r.y, r.width, r.height};
+}
+
+track::TrackerOptions tracker_options(const config::Config &c)
+{
+	track::TrackerOptions o;
+	o.iou_min = c.tracker.iou_min;
+	o.max_shift = c.tracker.max_shift;
+	o.timeout = std::chrono::milliseconds(c.tracker.timeout_ms);
+	o.max_missed_frames = c.tracker.max_missed_frames;
+	o.min_frames = c.tracker.min_frames;
+	o.max_track = std::chrono::milliseconds(c.tracker.max_track_ms);
+	o.top = c.reader.top;
+	return o;
+}
+
+void wipe(ocr::PlateRead &r)
+{
+	crypto::wipe(r.text);
+	for (auto &c : r.candidates)
+		crypto::wipe(c.text);
+}
+
+} // namespace
+
+Pipeline::Pipeline(const config::Config &config, EventSink sink)
+	: config_(config), sink_(std::move(sink)), frames_(config.pipeline.frame_queue),
+	  reads_(2 * config.pipeline.workers), events_(config.pipeline.event_queue),
+	  tracker_(tracker_options(config))
+{
+}
+
+Result<std::unique_ptr<Pipeline>> Pipeline::create(const config::Config &config, EventSink sink)
+{
+	std::unique_ptr<Pipeline> p(new Pipeline(config, std::move(sink)));
+
+	ocr::ReaderOptions ro;
+	auto region = ocr::parse_region(config.reader.region);
+	if (!region)
+		return region.error();
+	ro.region = *region;
+	ro.top = config.reader.top;
+	ro.min_confidence = static_cast<float>(config.reader.min_confidence);
+	for (unsigned i = 0; i <= config.pipeline.workers; ++i) {
+		auto reader = ocr::PlateReader::create(ro);
+		if (!reader)
+			return make_error(reader.error().code,
+					  "plate reader: " + reader.error().message);
+		if (i < config.pipeline.workers)
+			p->readers_.push_back(std::move(reader).value());
+		else
+			p->snapshot_reader_ = std::move(reader).value();
+	}
+
+	for (const auto &cam : config.cameras) {
+		// Buffers: the queue, one per worker, one being captured, the snapshot's "latest".
+		const unsigned buffers = config.pipeline.frame_queue + config.pipeline.workers + 3;
+		auto source = capture::create_source(cam.source, capture::FramePool::create(buffers));
+		if (!source)
+			return make_error(source.error().code,
+					  "camera " + cam.source.camera_id + ": " + source.error().message);
+		const bool finite = (*source)->finite();
+		Pipeline *self = p.get();
+		auto sink_fn = [self, finite](capture::FramePtr f) {
+			self->last_frame_ns_ = steady_ns();
+			++self->frames_captured_;
+			if (finite)
+				(void)self->frames_.push_blocking(std::move(f)); // replay: lossless
+			else
+				(void)self->frames_.push_drop_oldest(std::move(f)); // live: stale frames go
+		};
+		p->cameras_.push_back(std::make_unique<capture::CaptureThread>(
+			std::move(source).value(), cam.reconnect, sink_fn));
+		p->finite_.push_back(finite);
+	}
+	return p;
+}
+
+Pipeline::~Pipeline()
+{
+	stop(5s);
+}
+
+void Pipeline::start()
+{
+	if (started_.exchange(true))
+		return;
+	start_time_ = std::chrono::steady_clock::now();
+	match_thread_ = std::thread([this] { match_loop(); });
+	tracker_thread_ = std::thread([this] { tracker_loop(); });
+	for (unsigned i = 0; i < readers_.size(); ++i)
+		workers_.emplace_back([this, i] { worker(i); });
+	for (auto &c : cameras_)
+		c->start();
+	end_thread_ = std::thread([this] { watch_end(); });
+	LOG(Daemon, Info) << "pipeline started: " << cameras_.size() << " camera(s), "
+			  << readers_.size() << " worker(s)";
+}
+
+void Pipeline::stop(std::chrono::milliseconds timeout)
+{
+	if (!started_ || stopping_.exchange(true))
+		return;
+	(void)timeout;
+	for (auto &c : cameras_)
+		c->stop();
+	// Queued frames are dropped (nothing recognised in them yet); reads and events drain.
+	frames_.close();
+	for (auto &w : workers_)
+		w.join();
+	workers_.clear();
+	reads_.close();
+	if (tracker_thread_.joinable())
+		tracker_thread_.join(); // ends every open track into the event queue
+	events_.close();
+	if (match_thread_.joinable())
+		match_thread_.join();
+	if (end_thread_.joinable())
+		end_thread_.join();
+	const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time_).count();
+	LOG(Daemon, Info) << "pipeline stopped: " << frames_read_.load() << " frames read in " << secs
+			  << " s (" << (secs > 0 ? static_cast<double>(frames_read_.load()) / secs : 0.0)
+			  << " frames/s), " << sightings_.load() << " sightings, " << events_count_.load()
+			  << " events, " << frames_.dropped() << " frames dropped";
+}
+
+void Pipeline::worker(unsigned index)
+{
+	ocr::PlateReader &reader = *readers_[index];
+	for (;;) {
+		auto f = frames_.pop(200ms);
+		if (!f) {
+			if (frames_.closed() && frames_.size() == 0)
+				break;
+			continue;
+		}
+		if (stopping_) {
+			f->reset();
+			frames_.done();
+			continue;
+		}
+		track::FrameReads reads = read_frame(reader, **f);
+		f->reset(); // the buffer goes back to its pool now
+		++frames_read_;
+		(void)reads_.push_blocking(std::move(reads));
+		frames_.done();
+	}
+}
+
+track::FrameReads Pipeline::read_frame(ocr::PlateReader &reader, const capture::Frame &frame)
+{
+	track::FrameReads out;
+	out.camera_id = frame.camera_id;
+	out.sequence = frame.sequence;
+	out.monotonic = frame.monotonic;
+	out.wall = frame.wall;
+
+	const config::Camera *cam = nullptr;
+	for (const auto &c : config_.cameras)
+		if (c.source.camera_id == frame.camera_id)
+			cam = &c;
+	const cv::Rect whole(0, 0, frame.image.cols, frame.image.rows);
+	cv::Rect roi = whole;
+	if (cam && cam->roi)
+		roi = to_cv(*cam->roi) & whole;
+	if (roi.empty())
+		return out;
+
+	auto plates = reader.read(frame.image(roi));
+	if (!plates) {
+		++read_errors_;
+		LOG(Detect, Warning) << frame.camera_id << ": frame " << frame.sequence
+				     << " not read: " << plates.error().message;
+		return out;
+	}
+	for (auto &p : *plates) {
+		cv::Rect box = (p.box + roi.tl()) & whole;
+		const cv::Point centre(box.x + box.width / 2, box.y + box.height / 2);
+		bool masked = false;
+		if (cam)
+			for (const auto &m : cam->masks)
+				masked = masked || to_cv(m).contains(centre);
+		if (!masked && !box.empty() && !p.candidates.empty()) {
+			track::Sighting s;
+			s.box = box;
+			for (const auto &c : p.candidates)
+				s.candidates.push_back({c.text, c.confidence});
+			s.crop = frame.image(box).clone();
+			s.region = config_.reader.region;
+			out.sightings.push_back(std::move(s));
+		}
+		wipe(p);
+	}
+	sightings_ += out.sightings.size();
+	return out;
+}
+
+void Pipeline::tracker_loop()
+{
+	auto emit = [this](std::vector<track::ReadEvent> events) {
+		for (auto &e : events) {
+			++events_count_;
+			(void)events_.push_blocking(std::move(e)); // never dropped
+		}
+		tracks_ = tracker_.active();
+	};
+	for (;;) {
+		auto r = reads_.pop(100ms);
+		if (r) {
+			emit(tracker_.update(std::move(*r)));
+			r.reset();
+			reads_.done();
+			continue;
+		}
+		if (reads_.closed() && reads_.size() == 0) {
+			emit(tracker_.flush());
+			break;
+		}
+		if (flush_) {
+			emit(tracker_.flush());
+			flush_ = false;
+			flushed_ = true;
+			continue;
+		}
+		// No frames for a while (camera down, or between vehicles): time still ends tracks.
+		emit(tracker_.expire(std::chrono::steady_clock::now()));
+	}
+}
+
+void Pipeline::match_loop()
+{
+	for (;;) {
+		auto e = events_.pop(200ms);
+		if (!e) {
+			if (events_.closed() && events_.size() == 0)
+				break;
+			continue;
+		}
+		sink_(std::move(*e));
+		e.reset();
+		events_.done();
+	}
+}
+
+void Pipeline::watch_end()
+{
+	if (cameras_.empty() || !std::all_of(finite_.begin(), finite_.end(), [](bool b) { return b; }))
+		return;
+	auto all_ended = [this] {
+		return std::all_of(cameras_.begin(), cameras_.end(),
+				   [](const auto &c) { return c->ended(); });
+	};
+	while (!stopping_ && !all_ended())
+		std::this_thread::sleep_for(50ms);
+	while (!stopping_ && !frames_.wait_drained(100ms)) {
+	}
+	while (!stopping_ && !reads_.wait_drained(100ms)) {
+	}
+	if (stopping_)
+		return;
+	flush_ = true;
+	while (!stopping_ && !flushed_)
+		std::this_thread::sleep_for(10ms);
+	while (!stopping_ && !events_.wait_drained(100ms)) {
+	}
+	if (!stopping_) {
+		LOG(Daemon, Info) << "every source has ended and every read is processed";
+		finished_ = true;
+	}
+}
+
+bool Pipeline::frames_flowing(std::chrono::steady_clock::duration window) const
+{
+	const auto last = last_frame_ns_.load();
+	return last != 0 && steady_ns() - last <=
+				    std::chrono::duration_cast<std::chrono::nanoseconds>(window).count();
+}
+
+PipelineStats Pipeline::stats() const
+{
+	PipelineStats s;
+	s.frames_captured = frames_captured_;
+	s.frames_dropped = frames_.dropped();
+	s.frames_read = frames_read_;
+	s.read_errors = read_errors_;
+	s.sightings = sightings_;
+	s.events = events_count_;
+	s.frame_queue = frames_.size();
+	s.event_queue = events_.size();
+	s.tracks = tracks_;
+	for (const auto &c : cameras_)
+		s.cameras.push_back(c->stats());
+	std::lock_guard lock(rate_mutex_);
+	const auto now = std::chrono::steady_clock::now();
+	const double dt = std::chrono::duration<double>(now - rate_time_).count();
+	if (rate_time_ == std::chrono::steady_clock::time_point{}) {
+		// First call: the average since the start.
+		const double up = std::chrono::duration<double>(now - start_time_).count();
+		rate_ = up > 0 ? static_cast<double>(s.frames_read) / up : 0;
+		rate_time_ = now;
+		rate_frames_ = s.frames_read;
+	} else if (dt >= 1.0) {
+		rate_ = static_cast<double>(s.frames_read - rate_frames_) / dt;
+		if (dt >= 10.0) {
+			rate_time_ = now;
+			rate_frames_ = s.frames_read;
+		}
+	}
+	s.frames_per_second = rate_;
+	return s;
+}
+
+bool Pipeline::has_camera(const std::string &camera_id) const
+{
+	return std::any_of(cameras_.begin(), cameras_.end(),
+			   [&](const auto &c) { return c->camera_id() == camera_id; });
+}
+
+Result<SnapshotResult> Pipeline::snapshot(const std::string &camera_id)
+{
+	capture::CaptureThread *cam = nullptr;
+	for (auto &c : cameras_)
+		if (camera_id.empty() || c->camera_id() == camera_id) {
+			cam = c.get();
+			break;
+		}
+	if (!cam)
+		return make_error(-ENOENT, "no camera '" + camera_id + "'");
+	capture::FramePtr frame = cam->latest();
+	if (!frame)
+		return make_error(-EAGAIN, "camera " + cam->camera_id() + " has no frame yet");
+	SnapshotResult out;
+	out.camera_id = cam->camera_id();
+	out.frame = frame->image.clone();
+	frame.reset();
+	std::lock_guard lock(snapshot_mutex_);
+	auto plates = snapshot_reader_->read(out.frame);
+	if (!plates)
+		return plates.error();
+	out.plates = std::move(plates).value();
+	return out;
+}
+
+} // namespace lethe::daemon

@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// lethed end to end: replay source → real reader → tracker → hot list → real mosquitto; control
+// socket (status, camera list/snapshot, selftest); SIGHUP reload; forensic scan of the state dir.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "lethe/capture/synthetic.h"
+#include "lethed/parts.h"
+#include "support/mosquitto_fixture.h"
+#include "support/temp_dir.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+using lethe::test::run_command;
+using json = nlohmann::json;
+
+const std::string kCli = LETHE_CLI_PATH;
+const std::string kSamples = std::string(LETHE_TEST_DATA_DIR) + "/samples/";
+const std::string kTopic = "lethe/test/hits";
+
+// The bundled samples: hits on the test hot list and non-hits that must never leave the device.
+const std::vector<std::string> kHitPlates = {"7ABC123", "PAG5219"};
+const std::vector<std::string> kNonHitPlates = {"KLM4829", "MXQ1601"};
+
+std::string sh(const std::string &cmd)
+{
+	auto r = run_command(cmd, true);
+	EXPECT_EQ(r.status, 0) << cmd << "\n" << r.output;
+	return r.output;
+}
+
+/// A device: state, trust and runtime directories, a signed policy and hot list, a config.
+struct Device {
+	lethe::test::TempDir dir;
+	fs::path state = dir / "state", trust = dir / "trust", run = dir / "run",
+		 config = dir / "lethed.toml", log = dir / "lethed.log";
+
+	explicit Device(const lethe::test::MosquittoBroker &broker)
+	{
+		fs::create_directories(state);
+		fs::create_directories(trust);
+		fs::permissions(state, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+		sh(kCli + " policy keygen --out " + (dir / "officer").string());
+		fs::copy_file(dir / "officer.pub", trust / "officer.pub");
+		lethe::test::write_file(dir / "policy.toml", R"(id = "lethe-test"
+version = 1
+issuer = "test officer"
+jurisdiction = "TEST"
+not_before = 2025-01-01T00:00:00Z
+not_after = 2034-12-31T23:59:59Z
+retro_hit_queries = false
+[retention]
+nonhit_digest = "1h"
+hit_record = "1d"
+hit_image = "1d"
+outbox = "1d"
+audit_log = "30d"
+audit_log_minimum = "1d"
+key_rotation = "1h"
+[hotlist]
+max_age = "7d"
+publish_stale = false
+categories = ["stolen-vehicle", "amber-alert"]
+match_confusions = true
+max_edit_distance = 1
+[[recipients]]
+name = "test-dispatch"
+broker = ")" + broker.address() + R"("
+topics = [")" + kTopic + R"("]
+purpose = "test"
+public_agency = true
+)");
+		sh(kCli + " policy sign --key " + (dir / "officer.key").string() + " --out " +
+		   (dir / "policy.bundle").string() + " " + (dir / "policy.toml").string());
+		sh(kCli + " policy install --trust " + trust.string() + " --state-dir " + state.string() +
+		   " " + (dir / "policy.bundle").string());
+	}
+
+	void install_hotlist(const std::vector<std::string> &plates, int version)
+	{
+		std::string csv = "plate,region,list_id,category,reason,entered,expires,agency_ref\n";
+		for (const auto &p : plates)
+			csv += p + ",XX,test-list,stolen-vehicle,test record,2026-01-01,,T-" + p + "\n";
+		lethe::test::write_file(dir / "hotlist.csv", csv);
+		const auto bundle = (dir / ("hotlist-" + std::to_string(version) + ".bundle")).string();
+		sh(kCli + " hotlist sign --key " + (dir / "officer.key").string() + " --out " + bundle +
+		   " --id test-list --version " + std::to_string(version) + " " +
+		   (dir / "hotlist.csv").string());
+		sh(kCli + " hotlist install --trust " + trust.string() + " --state-dir " +
+		   state.string() + " " + bundle);
+	}
+
+	void write_config(const lethe::test::MosquittoBroker &broker, const fs::path &replay,
+			  const std::string &camera_extra = {}, const std::string &tracker_extra = {})
+	{
+		lethe::test::write_file(config, "[device]\nid = \"test-dev\"\nstate_dir = \"" +
+							state.string() + "\"\ntrust_dir = \"" +
+							trust.string() + "\"\nruntime_dir = \"" +
+							run.string() +
+							"\"\n[log]\nlevels = \"*:Info\"\n"
+							"[pipeline]\nworkers = 2\n"
+							"[tracker]\nmin_frames = 2\n" +
+							tracker_extra +
+							"[[camera]]\nid = \"cam-a\"\nsource = \"replay\"\nuri = \"" +
+							replay.string() + "\"\nfps = 25\n" + camera_extra +
+							"[[broker]]\nname = \"test\"\nport = " +
+							std::to_string(broker.port()) + "\nhit_topic = \"" +
+							kTopic + "\"\n[roles]\ntechnician = [\"root\"]\n");
+	}
+};
+
+/// lethed as a child process, its stderr in a file.
+class Lethed
+{
+public:
+	Lethed(const Device &d, bool exit_when_done,
+	       const std::vector<std::pair<std::string, std::string>> &env = {})
+	{
+		pid_ = ::fork();
+		if (pid_ == 0) {
+			for (const auto &[k, v] : env)
+				::setenv(k.c_str(), v.c_str(), 1);
+			const int fd = ::open(d.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			::dup2(fd, 2);
+			::dup2(fd, 1);
+			std::vector<const char *> argv = {LETHED_PATH, "--config", d.config.c_str()};
+			if (exit_when_done)
+				argv.push_back("--exit-when-done");
+			argv.push_back(nullptr);
+			::execv(LETHED_PATH, const_cast<char *const *>(argv.data()));
+			::_exit(127);
+		}
+	}
+	~Lethed()
+	{
+		if (pid_ > 0) {
+			::kill(pid_, SIGKILL);
+			(void)wait(5s);
+		}
+	}
+	void signal(int sig) { ::kill(pid_, sig); }
+	/// Exit status, or -1 if still running after timeout.
+	int wait(std::chrono::milliseconds timeout)
+	{
+		const auto end = std::chrono::steady_clock::now() + timeout;
+		while (pid_ > 0) {
+			int status = 0;
+			const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+			if (r == pid_) {
+				pid_ = -1;
+				return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+			}
+			if (std::chrono::steady_clock::now() > end)
+				return -1;
+			std::this_thread::sleep_for(50ms);
+		}
+		return -1;
+	}
+	[[nodiscard]] bool running()
+	{
+		return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0;
+	}
+
+private:
+	pid_t pid_ = -1;
+};
+
+fs::path make_replay(const fs::path &dir, const std::vector<std::string> &samples)
+{
+	std::vector<fs::path> stills;
+	for (const auto &s : samples)
+		stills.push_back(kSamples + s);
+	lethe::capture::PassSequenceOptions o;
+	o.frames_per_vehicle = 6;
+	o.gap_frames = 4;
+	auto n = lethe::capture::write_pass_sequence(stills, dir, o);
+	EXPECT_TRUE(n.ok()) << (n.ok() ? "" : n.error().message);
+	return dir;
+}
+
+/// Every byte of every file under dir, searched for text in ASCII and UTF-16LE/BE.
+std::vector<std::string> forensic_scan(const fs::path &dir, const std::vector<std::string> &needles)
+{
+	std::vector<std::string> found;
+	for (const auto &e : fs::recursive_directory_iterator(dir)) {
+		if (!e.is_regular_file())
+			continue;
+		const std::string bytes = lethe::test::read_file(e.path());
+		for (const auto &n : needles) {
+			std::string le, be;
+			for (char c : n) {
+				le += c;
+				le += '\0';
+				be += '\0';
+				be += c;
+			}
+			for (const auto &form : {n, le, be})
+				if (bytes.find(form) != std::string::npos)
+					found.push_back(n + " in " + e.path().string());
+		}
+	}
+	return found;
+}
+
+json control(const Device &d, const std::string &args, int *status = nullptr)
+{
+	auto r = run_command(kCli + " " + args + " --json --socket " + (d.run / "control.sock").string());
+	if (status)
+		*status = r.status;
+	auto j = json::parse(r.output, nullptr, false);
+	EXPECT_FALSE(j.is_discarded()) << args << ": " << r.output;
+	return j;
+}
+
+/// The daemon and the hot-list tools it needs are in this tree (parts land separately).
+bool assembled()
+{
+	return LETHED_ASSEMBLED && run_command(kCli + " hotlist --help >/dev/null 2>&1").status == 0;
+}
+
+#define REQUIRE_ASSEMBLED()                                                               \
+	if (!assembled())                                                                  \
+	GTEST_SKIP() << "lethed is not fully assembled in this tree (see src/lethed/parts.h)"
+
+bool wait_for(const std::function<bool()> &pred, std::chrono::seconds timeout)
+{
+	const auto end = std::chrono::steady_clock::now() + timeout;
+	while (std::chrono::steady_clock::now() < end) {
+		if (pred())
+			return true;
+		std::this_thread::sleep_for(100ms);
+	}
+	return pred();
+}
+
+TEST(Lethed, EndToEndHitsArriveNonHitsDoNotOneEventPerVehicle)
+{
+	REQUIRE_ASSEMBLED();
+	lethe::test::MosquittoBroker broker;
+	ASSERT_TRUE(broker.start()) << broker.log_text();
+	lethe::test::MqttSubscriber sub(broker, "lethe/#");
+	ASSERT_TRUE(sub.connected());
+
+	Device d(broker);
+	d.install_hotlist({"7ABC123", "PAG5219", "ZZZ9999"}, 1);
+	const auto replay = make_replay(d.dir / "replay",
+					{"us-front.jpg", "us-angle.jpg", "br-front.jpg", "br-angle.jpg"});
+	d.write_config(broker, replay);
+
+	Lethed lethed(d, true);
+	const int rc = lethed.wait(240s);
+	const std::string log = lethe::test::read_file(d.log);
+	ASSERT_EQ(rc, 0) << log;
+
+	// Hits: each listed vehicle exactly once (by event id), on the allowed topic.
+	ASSERT_TRUE(sub.wait_for(2, 10s)) << log;
+	std::this_thread::sleep_for(500ms);
+	std::map<std::string, std::set<std::string>> events_by_plate;
+	for (const auto &m : sub.messages()) {
+		for (const auto &p : kNonHitPlates)
+			EXPECT_EQ(m.payload.find(p), std::string::npos) << "non-hit left the device: " << m.topic;
+		if (m.topic != kTopic)
+			continue;
+		auto j = json::parse(m.payload, nullptr, false);
+		ASSERT_FALSE(j.is_discarded()) << m.payload;
+		EXPECT_EQ(j.value("device_id", ""), "test-dev");
+		EXPECT_EQ(j.value("camera_id", ""), "cam-a");
+		EXPECT_EQ(j.value("verification_required", false), true);
+		events_by_plate[j.value("plate", "")].insert(j.value("event_id", ""));
+	}
+	for (const auto &p : kHitPlates) {
+		ASSERT_EQ(events_by_plate.count(p), 1u) << p << " not published; log:\n" << log;
+		EXPECT_EQ(events_by_plate[p].size(), 1u) << p << ": one vehicle, one event";
+	}
+	EXPECT_EQ(events_by_plate.size(), kHitPlates.size());
+
+	// The log never names a non-hit; the state directory holds no trace of one.
+	for (const auto &p : kNonHitPlates)
+		EXPECT_EQ(log.find(p), std::string::npos) << p << " in the daemon's log";
+	const auto traces = forensic_scan(d.state, kNonHitPlates);
+	EXPECT_TRUE(traces.empty()) << traces.front();
+}
+
+TEST(Lethed, ControlSocketReloadAndCleanShutdown)
+{
+	REQUIRE_ASSEMBLED();
+	lethe::test::MosquittoBroker broker;
+	ASSERT_TRUE(broker.start()) << broker.log_text();
+	lethe::test::MqttSubscriber sub(broker, kTopic);
+	ASSERT_TRUE(sub.connected());
+
+	Device d(broker);
+	d.install_hotlist({"ZZZ9999"}, 1); // the passing vehicle is not listed yet
+	const auto replay = make_replay(d.dir / "replay", {"us-front.jpg"});
+	d.write_config(broker, replay, "loop = true\nreplay_fps = 15\n");
+	Lethed lethed(d, false);
+	const auto sock = d.run / "control.sock";
+	ASSERT_TRUE(wait_for([&] { return fs::exists(sock); }, 60s)) << lethe::test::read_file(d.log);
+
+	// status / camera list / selftest / snapshot, each with --json and exit codes.
+	ASSERT_TRUE(wait_for([&] {
+		return control(d, "status")["pipeline"].value("frames_read", 0) > 0;
+	}, 60s)) << lethe::test::read_file(d.log);
+	int st = -1;
+	json status = control(d, "status", &st);
+	EXPECT_TRUE(status.value("ok", false));
+	EXPECT_EQ(status.value("device_id", ""), "test-dev");
+	EXPECT_EQ(status["policy"].value("id", ""), "lethe-test");
+	EXPECT_FALSE(status["policy"].value("fallback", true));
+	EXPECT_EQ(st, status.value("healthy", false) ? 0 : 1);
+	EXPECT_EQ(status.dump().find("7ABC123"), std::string::npos) << "status shows no plates";
+
+	json cams = control(d, "camera list", &st);
+	EXPECT_EQ(st, 0);
+	ASSERT_EQ(cams["configured"].size(), 1u);
+	EXPECT_EQ(cams["configured"][0].value("id", ""), "cam-a");
+
+	json self = control(d, "selftest", &st);
+	EXPECT_EQ(st, self.value("passed", false) ? 0 : 1);
+	std::set<std::string> checks;
+	for (const auto &c : self["checks"])
+		checks.insert(c.value("check", ""));
+	for (const char *c : {"camera", "models", "broker", "policy", "hotlist", "disk", "clock"})
+		EXPECT_TRUE(checks.count(c)) << c;
+
+	const auto shot = d.dir / "aim.jpg";
+	json snap = control(d, "camera snapshot --annotate " + shot.string(), &st);
+	EXPECT_EQ(st, 0) << snap.dump();
+	EXPECT_FALSE(cv::imread(shot.string()).empty());
+	EXPECT_EQ(snap.dump().find("7ABC123"), std::string::npos) << "no plate text to a technician";
+
+	// No hits yet. Install a hot list that lists the vehicle and reload: hits arrive.
+	std::this_thread::sleep_for(1s);
+	EXPECT_EQ(sub.messages().size(), 0u);
+	d.install_hotlist({"ZZZ9999", "7ABC123"}, 2);
+	lethed.signal(SIGHUP);
+	ASSERT_TRUE(sub.wait_for(1, 90s)) << lethe::test::read_file(d.log);
+	EXPECT_NE(sub.messages().front().payload.find("7ABC123"), std::string::npos);
+
+	// A broken configuration is refused on reload; the daemon keeps running.
+	lethe::test::write_file(d.config, "[device]\nid = \"test-dev\"\n[pipeline]\nworkers = 0\n");
+	lethed.signal(SIGHUP);
+	std::this_thread::sleep_for(1s);
+	EXPECT_TRUE(lethed.running());
+	EXPECT_TRUE(control(d, "status").value("ok", false));
+	EXPECT_NE(lethe::test::read_file(d.log).find(":4: pipeline.workers"), std::string::npos);
+
+	// SIGTERM: clean exit, socket removed.
+	lethed.signal(SIGTERM);
+	EXPECT_EQ(lethed.wait(60s), 0) << lethe::test::read_file(d.log);
+	EXPECT_FALSE(fs::exists(sock));
+	int down = -1;
+	(void)run_command(kCli + " status --socket " + sock.string());
+	down = run_command(kCli + " status --socket " + sock.string()).status;
+	EXPECT_EQ(down, 3);
+}
+
+TEST(Lethed, NotifiesReadyAndFeedsWatchdogOnlyWhileFramesFlow)
+{
+	REQUIRE_ASSEMBLED();
+	lethe::test::MosquittoBroker broker;
+	ASSERT_TRUE(broker.start());
+	Device d(broker);
+	const auto replay = make_replay(d.dir / "replay", {"us-angle.jpg"});
+	d.write_config(broker, replay, "replay_fps = 10\n"); // 14 frames: 1.4 s of video
+
+	// Stand in for systemd: a datagram socket at $NOTIFY_SOCKET, watchdog period 600 ms.
+	const auto path = d.dir / "notify.sock";
+	const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ASSERT_GE(fd, 0);
+	sockaddr_un addr{};
+	addr.sun_family = AF_UNIX;
+	std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+	ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)), 0);
+	timeval tv{0, 100000};
+	::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+
+	Lethed lethed(d, false, {{"NOTIFY_SOCKET", path.string()}, {"WATCHDOG_USEC", "600000"}});
+	struct Message {
+		std::chrono::steady_clock::time_point at;
+		std::string text;
+	};
+	std::vector<Message> got;
+	auto receive_for = [&](std::chrono::milliseconds span) {
+		const auto end = std::chrono::steady_clock::now() + span;
+		char buf[512];
+		while (std::chrono::steady_clock::now() < end) {
+			const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+			if (n > 0)
+				got.push_back({std::chrono::steady_clock::now(),
+					       std::string(buf, static_cast<std::size_t>(n))});
+		}
+	};
+	auto count = [&](const std::string &what, std::chrono::steady_clock::time_point after = {}) {
+		return std::count_if(got.begin(), got.end(), [&](const Message &m) {
+			return m.at >= after && m.text.find(what) != std::string::npos;
+		});
+	};
+	// READY comes once the pipeline runs; the replay then lasts ~1.4 s (longer under ASan).
+	receive_for(20s);
+	ASSERT_GE(count("READY=1"), 1) << lethe::test::read_file(d.log);
+	EXPECT_GE(count("WATCHDOG=1"), 1) << "fed while frames flowed";
+	// The finite source has ended long ago: the watchdog must have gone quiet.
+	const auto quiet_since = std::chrono::steady_clock::now();
+	receive_for(3s);
+	EXPECT_EQ(count("WATCHDOG=1", quiet_since), 0) << "fed although no frame arrives";
+	lethed.signal(SIGTERM);
+	EXPECT_EQ(lethed.wait(60s), 0);
+	receive_for(200ms);
+	EXPECT_GE(count("STOPPING=1"), 1);
+	::close(fd);
+}
+
+TEST(Lethed, BadConfigRefusedWithFileLine)
+{
+	lethe::test::TempDir dir;
+	lethe::test::write_file(dir / "bad.toml", "[device]\nid = \"x\"\n[[camera]]\nid = \"c\"\nsource = \"usb\"\n");
+	auto r = run_command(std::string(LETHED_PATH) + " --config " + (dir / "bad.toml").string(), true);
+	EXPECT_EQ(r.status, 2);
+	EXPECT_NE(r.output.find((dir / "bad.toml").string() + ":5: camera[0].source"), std::string::npos)
+		<< r.output;
+}
+
+} // namespace
