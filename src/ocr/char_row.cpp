@@ -112,8 +112,9 @@ std::optional<CharRow> row_in_binary(const cv::Mat &bin, const cv::Mat &bgr,
 		for (auto i : chain)
 			hs.push_back(blobs[i].r.height);
 		const double mh = median(hs);
-		const double score = std::min<double>(static_cast<double>(chain.size()), o.max_chars) +
-				     mh / bin.rows;
+		// Plate characters are the tallest row on a plate: state names, city strips and
+		// slogans have more, smaller characters.
+		const double score = std::min<double>(static_cast<double>(chain.size()), 8.0) * mh;
 		if (score > best_score) {
 			best_score = score;
 			best = chain;
@@ -221,7 +222,7 @@ std::optional<CharRow> find_char_row(const cv::Mat &gray, const cv::Mat &bgr,
 	return best;
 }
 
-cv::Mat render_row(const CharRow &row, int char_height)
+cv::Mat render_row(const CharRow &row, int char_height, double margin)
 {
 	if (row.mask.empty() || row.chars.empty())
 		return {};
@@ -233,7 +234,34 @@ cv::Mat render_row(const CharRow &row, int char_height)
 	cv::Mat scaled;
 	cv::resize(crop, scaled, cv::Size(), scale, scale, scale < 1.0 ? cv::INTER_AREA : cv::INTER_LINEAR);
 	cv::threshold(scaled, scaled, 127, 255, cv::THRESH_BINARY_INV);
-	const int pad = std::max(8, char_height / 2);
+	const int pad = std::max(8, static_cast<int>(char_height * margin));
+	cv::Mat out;
+	cv::copyMakeBorder(scaled, out, pad, pad, pad, pad, cv::BORDER_CONSTANT, cv::Scalar(255));
+	return out;
+}
+
+cv::Mat render_row_gray(const cv::Mat &gray, const CharRow &row, int char_height)
+{
+	if (gray.empty() || row.chars.empty())
+		return {};
+	const int mx = static_cast<int>(row.char_height * 0.3);
+	const int my = static_cast<int>(row.char_height * 0.12);
+	const cv::Rect r = cv::Rect(row.bounds.x - mx, row.bounds.y - my, row.bounds.width + 2 * mx,
+				    row.bounds.height + 2 * my) &
+			   cv::Rect(0, 0, gray.cols, gray.rows);
+	if (r.area() <= 0)
+		return {};
+	cv::Mat crop;
+	if (row.dark_on_light)
+		crop = gray(r).clone();
+	else
+		cv::bitwise_not(gray(r), crop);
+	cv::normalize(crop, crop, 0, 255, cv::NORM_MINMAX);
+	const double scale = char_height / std::max(1.0, row.char_height);
+	cv::Mat scaled;
+	cv::resize(crop, scaled, cv::Size(), scale, scale,
+		   scale < 1.0 ? cv::INTER_AREA : cv::INTER_LINEAR);
+	const int pad = std::max(8, char_height / 4);
 	cv::Mat out;
 	cv::copyMakeBorder(scaled, out, pad, pad, pad, pad, cv::BORDER_CONSTANT, cv::Scalar(255));
 	return out;

@@ -132,13 +132,55 @@ Result<PlateRead> PlateReader::read_region(const cv::Mat &bgr, const cv::Mat &gr
 		row = std::move(again);
 	}
 
-	const cv::Mat line = render_row(*row, kOcrCharHeight);
-	if (line.empty())
-		return none;
-	auto lr = recognizer_->recognize_line(line);
-	if (!lr)
-		return lr.error();
-	auto cands = syntax_.rank(lr->chars, options_.top);
+	// Three renderings of the row (clean binary with a wide and a narrow white margin, grey
+	// crop) read separately: Tesseract errs differently on each. The text that most
+	// renderings read best wins (ties: higher confidence); every text keeps its best
+	// confidence across renderings.
+	std::vector<Candidate> cands;
+	std::vector<int> votes;
+	const cv::Mat lines[] = {render_row(*row, kOcrCharHeight, 0.5),
+				 render_row(*row, kOcrCharHeight, 0.25),
+				 render_row_gray(pg.image, *row, kOcrCharHeight)};
+	for (const auto &line : lines) {
+		if (line.empty())
+			continue;
+		auto lr = recognizer_->recognize_line(line);
+		if (!lr)
+			return lr.error();
+		bool first = true;
+		for (auto &c : syntax_.rank(lr->chars, options_.top)) {
+			auto it = std::find_if(cands.begin(), cands.end(),
+					       [&](const Candidate &x) { return x.text == c.text; });
+			if (it == cands.end()) {
+				cands.push_back(std::move(c));
+				votes.push_back(0);
+				it = cands.end() - 1;
+			} else {
+				it->confidence = std::max(it->confidence, c.confidence);
+			}
+			votes[static_cast<std::size_t>(it - cands.begin())] += first ? 1 : 0;
+			first = false;
+		}
+	}
+	std::vector<std::size_t> order(cands.size());
+	for (std::size_t i = 0; i < order.size(); ++i)
+		order[i] = i;
+	std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+		return votes[a] > votes[b] ||
+		       (votes[a] == votes[b] && cands[a].confidence > cands[b].confidence);
+	});
+	{
+		std::vector<Candidate> sorted;
+		for (auto i : order)
+			sorted.push_back(std::move(cands[i]));
+		cands = std::move(sorted);
+	}
+	// Ranked by votes, so keep confidences non-increasing down the list: a runner-up is
+	// never more confident than the text that outvoted it.
+	for (std::size_t i = 1; i < cands.size(); ++i)
+		cands[i].confidence = std::min(cands[i].confidence, cands[i - 1].confidence);
+	if (cands.size() > options_.top)
+		cands.resize(options_.top);
 	if (cands.empty() || cands.front().confidence < options_.min_confidence)
 		return none;
 

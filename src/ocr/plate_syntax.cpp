@@ -39,6 +39,22 @@ float drop_factor(std::size_t index, std::size_t count)
 	return (index == 0 || index + 1 == count) ? 0.4F : 0.2F;
 }
 
+/// Generic (all-`A`) formats: a text of only letters or only digits is rarely a plate
+/// (serials mix both; words on plate frames, signs and state names are letters only), so
+/// it keeps only this fraction of the format's prior.
+constexpr double kPureTextFactor = 0.2;
+
+bool generic(const std::string &pattern)
+{
+	return pattern.find_first_not_of('A') == std::string::npos;
+}
+
+bool pure(std::string_view text)
+{
+	return std::all_of(text.begin(), text.end(), is_letter) ||
+	       std::all_of(text.begin(), text.end(), is_digit);
+}
+
 struct Partial {
 	std::string text;
 	double score;
@@ -173,7 +189,9 @@ float PlateSyntax::match(std::string_view text) const
 		for (std::size_t i = 0; i < text.size() && ok; ++i)
 			ok = fits(text[i], f.pattern[i]);
 		if (ok)
-			best = std::max(best, f.prior);
+			best = std::max(best, f.prior * static_cast<float>(generic(f.pattern) && pure(text)
+									    ? kPureTextFactor
+									    : 1.0));
 	}
 	return best;
 }
@@ -215,6 +233,9 @@ std::vector<Candidate> PlateSyntax::rank(const std::vector<CharAlternatives> &po
 		for (const auto &a : positions[i]) {
 			if (fits(a.c, cls))
 				m[a.c] = std::max(m[a.c], a.p);
+			// Confusables are resolved only where the format fixes the class.
+			if (cls == 'A')
+				continue;
 			for (const auto &c : confusions(a.c))
 				if (fits(c.other, cls))
 					m[c.other] = std::max(m[c.other], a.p * c.factor);
@@ -270,8 +291,11 @@ std::vector<Candidate> PlateSyntax::rank(const std::vector<CharAlternatives> &po
 			for (const auto &p : partials) {
 				if (p.text.size() != m)
 					continue;
+				const double sc = p.score * (generic(f.pattern) && pure(p.text)
+								      ? kPureTextFactor
+								      : 1.0);
 				auto &s = scored[p.text];
-				s = std::max(s, p.score);
+				s = std::max(s, sc);
 			}
 		}
 	}

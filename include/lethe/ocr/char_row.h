@@ -17,7 +17,7 @@ struct CharRow {
 	double char_height = 0.0;    ///< median character height (pixels)
 	bool dark_on_light = true;   ///< polarity of the characters
 	cv::Mat mask;                ///< 8-bit, patch-sized: 255 on the row's character pixels
-	double score = 0.0;          ///< how row-like (more, more regular characters is higher)
+	double score = 0.0;          ///< characters (up to 8) x their median height
 };
 
 struct CharRowOptions {
@@ -46,7 +46,14 @@ struct CharRowOptions {
 
 /// Render the row as OCR input: the row's characters black on white, everything else
 /// (frames, logos, state names) removed, cropped to the row with a margin, scaled so the
-/// characters are `char_height` pixels tall.
-[[nodiscard]] cv::Mat render_row(const CharRow &row, int char_height = 32);
+/// characters are `char_height` pixels tall, with a white margin of `margin` character
+/// heights (at least 8 px) all round.
+[[nodiscard]] cv::Mat render_row(const CharRow &row, int char_height = 32, double margin = 0.5);
+
+/// The same row as a grey crop of `gray` (the patch the row was found in): contrast
+/// stretched, dark characters on light, a small margin, scaled so the characters are
+/// `char_height` pixels tall. Keeps anti-aliasing that the binary rendering loses.
+[[nodiscard]] cv::Mat render_row_gray(const cv::Mat &gray, const CharRow &row,
+				      int char_height = 32);
 
 } // namespace lethe::ocr

@@ -50,7 +50,9 @@ public:
 	[[nodiscard]] std::size_t min_length() const { return min_length_; }
 	[[nodiscard]] std::size_t max_length() const { return max_length_; }
 
-	/// The best prior of a format `text` matches exactly, or 0 when it matches none.
+	/// The best prior of a format `text` matches exactly, or 0 when it matches none. Through
+	/// a generic (any-character) format, a text of only letters or only digits keeps a fifth
+	/// of the prior: serials mix both; words (frames, signs, state names) do not.
 	[[nodiscard]] float match(std::string_view text) const;
 
 	/// Ranked candidates from per-position alternatives (best first, at most `top`,
