@@ -95,6 +95,20 @@ Bytes hmac_sha256(const SecretBytes &key, const void *data, std::size_t size)
 	return out;
 }
 
+Result<SecretBytes> scrypt(const void *pass, std::size_t pass_size, const void *salt,
+			   std::size_t salt_size, std::uint64_t n, std::uint64_t r, std::uint64_t p,
+			   std::size_t out_size)
+{
+	SecretBytes out(out_size);
+	const std::uint64_t maxmem = 128 * r * (n + p + 2) + (1u << 20);
+	static const char empty = 0;
+	if (EVP_PBE_scrypt(pass_size ? static_cast<const char *>(pass) : &empty, pass_size,
+			   salt_size ? u8(salt) : u8(&empty), salt_size, n, r, p, maxmem, out.data(),
+			   out_size) != 1)
+		return make_error(-EINVAL, "scrypt failed (bad parameters or out of memory)");
+	return out;
+}
+
 bool equal(const void *a, const void *b, std::size_t size)
 {
 	return CRYPTO_memcmp(a, b, size) == 0;

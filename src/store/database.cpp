@@ -251,6 +251,7 @@ Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path &pa
 		return db->error(rc, "open");
 	sqlite3_extended_result_codes(raw, 1);
 	sqlite3_busy_timeout(raw, options.busy_timeout_ms);
+	db->busy_timeout_ms_ = options.busy_timeout_ms;
 
 	// secure_delete must be set on every connection; it is not persistent.
 	std::string pragmas = "PRAGMA secure_delete=ON; PRAGMA foreign_keys=ON; "
@@ -319,6 +320,14 @@ Status Database::checkpoint_truncate()
 	if (rc != SQLITE_OK)
 		return error(rc, "checkpoint");
 	return {};
+}
+
+Status Database::checkpoint_truncate(int max_wait_ms)
+{
+	sqlite3_busy_timeout(db_, max_wait_ms);
+	Status s = checkpoint_truncate();
+	sqlite3_busy_timeout(db_, busy_timeout_ms_);
+	return s;
 }
 
 Status Database::begin()

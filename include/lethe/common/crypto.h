@@ -48,6 +48,11 @@ using SecretBytes = std::vector<std::uint8_t, WipingAllocator<std::uint8_t>>;
 
 [[nodiscard]] Bytes hmac_sha256(const SecretBytes &key, const void *data, std::size_t size);
 
+/// scrypt (RFC 7914) via EVP_PBE_scrypt: memory-hard stretching, 128·r·N bytes of RAM per call.
+[[nodiscard]] Result<SecretBytes> scrypt(const void *pass, std::size_t pass_size, const void *salt,
+					 std::size_t salt_size, std::uint64_t n, std::uint64_t r,
+					 std::uint64_t p, std::size_t out_size);
+
 /// Constant-time equality.
 [[nodiscard]] bool equal(const void *a, const void *b, std::size_t size);
 

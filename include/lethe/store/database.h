@@ -111,7 +111,10 @@ public:
 	[[nodiscard]] Result<Statement> prepare(std::string_view sql);
 
 	/// Checkpoint the WAL into the database and truncate the WAL file to zero bytes.
+	/// -EBUSY if a reader still holds an old snapshot (retry later).
 	[[nodiscard]] Status checkpoint_truncate();
+	/// Same, waiting at most max_wait_ms for readers (instead of the busy timeout).
+	[[nodiscard]] Status checkpoint_truncate(int max_wait_ms);
 
 	/// Explicit transactions. Prefer Transaction (RAII) below.
 	[[nodiscard]] Status begin();
@@ -131,6 +134,7 @@ private:
 
 	sqlite3 *db_ = nullptr;
 	std::filesystem::path path_;
+	int busy_timeout_ms_ = 5000;
 };
 
 /// RAII transaction: rolls back unless commit() succeeded.

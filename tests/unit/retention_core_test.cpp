@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Retention core: digests, retro-hit lookups, sealed hits, retention 0, policy changes.
+#include <filesystem>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "lethe/retention/retention.h"
+#include "support/temp_dir.h"
+
+using namespace lethe;
+using namespace lethe::retention;
+using std::chrono::hours;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+namespace {
+
+policy::Policy make_policy(seconds nonhit, seconds hit, bool retro = true)
+{
+	policy::Policy p = policy::strictest();
+	p.id = "test-policy";
+	p.version = 3;
+	p.hash = std::string(64, 'a');
+	p.retention.nonhit_digest = nonhit;
+	p.retention.hit_record = hit;
+	p.retention.hit_image = hit;
+	p.retention.key_rotation = seconds{60};
+	p.retro_hit_queries = retro;
+	return p;
+}
+
+Config make_config(const test::TempDir &dir, const Clock &clock)
+{
+	Config c;
+	c.state_dir = dir.path() / "state";
+	c.clock = &clock;
+	c.digest.log2_n = 8; // cheap for tests; the construction is the same
+	return c;
+}
+
+std::int64_t count_rows(const std::filesystem::path &state, const std::string &table)
+{
+	auto db = store::Database::open(state / std::string(kDatabaseName));
+	EXPECT_TRUE(db.ok());
+	auto st = (*db)->prepare("SELECT count(*) FROM " + table);
+	EXPECT_TRUE(st.ok());
+	EXPECT_TRUE(*st->step());
+	return st->column_int64(0);
+}
+
+} // namespace
+
+TEST(Digest, NormalisesAndIsKeyed)
+{
+	auto n1 = normalise_plate("ab-12 cd");
+	auto n2 = normalise_plate("AB12CD");
+	EXPECT_EQ(n1, n2);
+	auto k1 = crypto::random_bytes(32);
+	auto k2 = crypto::random_bytes(32);
+	DigestParams p;
+	p.log2_n = 8;
+	auto d1 = plate_digest(*k1, n1, p);
+	auto d1b = plate_digest(*k1, n2, p);
+	auto d2 = plate_digest(*k2, n1, p);
+	ASSERT_TRUE(d1.ok() && d1b.ok() && d2.ok());
+	EXPECT_EQ(d1->size(), 32u);
+	EXPECT_EQ(*d1, *d1b);
+	EXPECT_NE(*d1, *d2); // another key, another digest
+	// Never a bare hash of the plate.
+	EXPECT_NE(*d1, crypto::sha256("AB12CD"));
+	p.log2_n = 0;
+	auto hmac_only = plate_digest(*k1, n1, p);
+	ASSERT_TRUE(hmac_only.ok());
+	EXPECT_NE(*hmac_only, *d1); // scrypt changes the value
+}
+
+TEST(Retention, NonHitBecomesDigestAndIsWiped)
+{
+	test::TempDir dir;
+	ManualClock clock;
+	auto r = Retention::create(make_config(dir, clock), make_policy(hours{1}, hours{1}));
+	ASSERT_TRUE(r.ok()) << r.error().message;
+	std::uint8_t crop[4] = {1, 2, 3, 4};
+	std::uint8_t frame[8] = {9, 9, 9, 9, 9, 9, 9, 9};
+	NonHit read{"KA-AB 1234", "cam-1", crop, frame};
+	ASSERT_TRUE((*r)->record_nonhit(read).ok());
+	EXPECT_TRUE(read.plate.empty());
+	for (auto b : crop)
+		EXPECT_EQ(b, 0);
+	for (auto b : frame)
+		EXPECT_EQ(b, 0);
+	clock.advance(minutes{5});
+	NonHit other{"XYZ999", "cam-2", {}, {}};
+	ASSERT_TRUE((*r)->record_nonhit(other).ok());
+
+	auto found = (*r)->find_digest("kaab1234", clock.wall() - hours{1});
+	ASSERT_TRUE(found.ok()) << found.error().message;
+	ASSERT_EQ(found->size(), 1u);
+	EXPECT_EQ((*found)[0].camera, "cam-1");
+	auto none = (*r)->find_digest("KAAB1235", clock.wall() - hours{1});
+	ASSERT_TRUE(none.ok());
+	EXPECT_TRUE(none->empty());
+	// `since` after the sighting.
+	auto later = (*r)->find_digest("KAAB1234", clock.wall() - minutes{1});
+	ASSERT_TRUE(later.ok());
+	EXPECT_TRUE(later->empty());
+	EXPECT_EQ(count_rows(dir.path() / "state", "nonhit_digest"), 2);
+}
+
+TEST(Retention, RetroHitRefusedWhenPolicyForbids)
+{
+	test::TempDir dir;
+	ManualClock clock;
+	auto r = Retention::create(make_config(dir, clock), make_policy(hours{1}, hours{1}, false));
+	ASSERT_TRUE(r.ok());
+	NonHit read{"AB1234", "cam", {}, {}};
+	ASSERT_TRUE((*r)->record_nonhit(read).ok());
+	auto q = (*r)->find_digest("AB1234", clock.wall() - hours{1});
+	ASSERT_FALSE(q.ok());
+	EXPECT_EQ(q.error().code, -EPERM);
+	// Nobody may link the digests: the key dies when its epoch ends, the rows with it.
+	clock.advance(seconds{61});
+	auto p = (*r)->purge();
+	ASSERT_TRUE(p.ok());
+	EXPECT_GE(p->keys_destroyed, 1);
+	EXPECT_TRUE((*r)->keys().epochs(store::purpose::kDigest).empty());
+	auto p2 = (*r)->purge();
+	ASSERT_TRUE(p2.ok());
+	EXPECT_EQ(p2->purged[0], 1);
+}
+
+TEST(Retention, RetentionZeroWritesNothing)
+{
+	test::TempDir dir;
+	ManualClock clock;
+	auto r = Retention::create(make_config(dir, clock), policy::strictest());
+	ASSERT_TRUE(r.ok()) << r.error().message;
+	for (int i = 0; i < 50; ++i) {
+		NonHit read{"ZERO" + std::to_string(1000 + i), "cam", {}, {}};
+		ASSERT_TRUE((*r)->record_nonhit(read).ok());
+	}
+	Hit hit;
+	hit.plate = "HIT0001";
+	hit.camera = "cam";
+	auto id = (*r)->record_hit(hit);
+	ASSERT_TRUE(id.ok());
+	EXPECT_EQ(*id, 0); // not stored
+	EXPECT_EQ(count_rows(dir.path() / "state", "nonhit_digest"), 0);
+	EXPECT_EQ(count_rows(dir.path() / "state", "hit_record"), 0);
+	EXPECT_TRUE((*r)->keys().epochs().empty()); // not even a key was made
+	EXPECT_FALSE(std::filesystem::exists(dir.path() / "state/keys/") &&
+		     !std::filesystem::is_empty(dir.path() / "state/keys"));
+}
+
+TEST(Retention, HitsAreSealedAndReadable)
+{
+	test::TempDir dir;
+	ManualClock clock;
+	auto r = Retention::create(make_config(dir, clock), make_policy(hours{1}, hours{2}));
+	ASSERT_TRUE(r.ok());
+	Hit hit;
+	hit.plate = "HITPLATE77";
+	hit.camera = "cam-9";
+	hit.list_id = "ncic-stolen";
+	hit.category = "stolen-vehicle";
+	hit.match_type = "exact";
+	hit.confidence = 0.93;
+	hit.image = {0xff, 0xd8, 'H', 'I', 'T', 'P', 'L', 'A', 'T', 'E', '7', '7', 0xff, 0xd9};
+	auto id = (*r)->record_hit(hit);
+	ASSERT_TRUE(id.ok()) << id.error().message;
+	EXPECT_GT(*id, 0);
+	auto hits = (*r)->hits(clock.wall() - hours{1});
+	ASSERT_TRUE(hits.ok());
+	ASSERT_EQ(hits->size(), 1u);
+	EXPECT_EQ((*hits)[0].hit.plate, "HITPLATE77");
+	EXPECT_EQ((*hits)[0].hit.list_id, "ncic-stolen");
+	EXPECT_EQ((*hits)[0].hit.camera, "cam-9");
+	EXPECT_TRUE((*hits)[0].has_image);
+	EXPECT_EQ((*hits)[0].hit.event_id.size(), 36u);
+	auto img = (*r)->hit_image(*id);
+	ASSERT_TRUE(img.ok()) << img.error().message;
+	EXPECT_EQ(crypto::Bytes(img->begin(), img->end()), hit.image);
+
+	// Duplicate event ids are refused.
+	hit.event_id = (*hits)[0].hit.event_id;
+	auto dup = (*r)->record_hit(hit);
+	ASSERT_FALSE(dup.ok());
+	EXPECT_EQ(dup.error().code, -EEXIST);
+
+	// Plaintext never reaches the files.
+	const std::string all = test::read_file(dir.path() / "state/retention.db") +
+				test::read_file(dir.path() / "state/retention.db-wal");
+	EXPECT_EQ(all.find("HITPLATE77"), std::string::npos);
+}
+
+TEST(Retention, ShorterPolicyAppliesToExistingRecords)
+{
+	test::TempDir dir;
+	ManualClock clock;
+	auto r = Retention::create(make_config(dir, clock), make_policy(hours{24}, hours{24}));
+	ASSERT_TRUE(r.ok());
+	NonHit read{"AB1234", "cam", {}, {}};
+	ASSERT_TRUE((*r)->record_nonhit(read).ok());
+	clock.advance(minutes{10});
+	ASSERT_TRUE((*r)->purge().ok());
+	EXPECT_EQ(count_rows(dir.path() / "state", "nonhit_digest"), 1);
+	ASSERT_TRUE((*r)->set_policy(make_policy(minutes{5}, minutes{5})).ok());
+	auto p = (*r)->purge();
+	ASSERT_TRUE(p.ok());
+	EXPECT_EQ(p->purged[0], 1);
+	EXPECT_EQ(count_rows(dir.path() / "state", "nonhit_digest"), 0);
+}
