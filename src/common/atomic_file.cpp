@@ -59,7 +59,11 @@ Status fsync_dir(const std::filesystem::path &dir)
 Status write_atomic(const std::filesystem::path &path, std::string_view data, unsigned mode)
 {
 	const auto dir = parent_of(path);
-	std::string tmpl = (dir / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
+	// Built with += : GCC 12 -O3 warns (-Wrestrict, a false positive) on "." + std::string.
+	std::string name = ".";
+	name += path.filename().string();
+	name += ".tmp-XXXXXX";
+	std::string tmpl = (dir / name).string();
 	const int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
 	if (fd < 0)
 		return errno_error("cannot create temporary file in", dir);

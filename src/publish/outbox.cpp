@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
 
 #include "lethe/common/log.h"
 #include "lethe/publish/outbox.h"
@@ -29,22 +28,6 @@ std::string aad(const std::string &event_id, const std::string &topic)
 {
 	return "lethe-outbox-v1\n" + event_id + "\n" + topic;
 }
-
-/// A prepared statement, finalised on scope exit.
-class Stmt
-{
-public:
-	Stmt(sqlite3 *db, const char *sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); }
-	~Stmt() { sqlite3_finalize(s_); }
-	Stmt(const Stmt &) = delete;
-	Stmt &operator=(const Stmt &) = delete;
-	[[nodiscard]] bool ok() const { return rc_ == SQLITE_OK; }
-	sqlite3_stmt *get() { return s_; }
-
-private:
-	sqlite3_stmt *s_ = nullptr;
-	int rc_ = SQLITE_ERROR;
-};
 
 } // namespace
 
@@ -109,46 +92,28 @@ Result<std::unique_ptr<Outbox>> Outbox::open(const std::filesystem::path &path, 
 {
 	std::unique_ptr<Outbox> o(new Outbox());
 	o->keys_ = &keys;
-	const int rc = sqlite3_open_v2(path.c_str(), &o->db_,
-				       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-					       SQLITE_OPEN_FULLMUTEX,
-				       nullptr);
-	if (rc != SQLITE_OK)
-		return make_error(-EIO, "cannot open outbox " + path.string() + ": " +
-						(o->db_ ? sqlite3_errmsg(o->db_) : "out of memory"));
+	// store::Database applies secure_delete=ON, WAL, synchronous=FULL, a busy timeout.
+	auto db = store::Database::open(path);
+	if (!db)
+		return make_error(db.error().code, "outbox " + path.string() + ": " +
+							   db.error().message);
+	o->db_ = std::move(db).value();
 	::chmod(path.c_str(), 0600);
-	sqlite3_busy_timeout(o->db_, 5000);
-	for (const char *sql : {"PRAGMA secure_delete=ON", "PRAGMA journal_mode=WAL",
-				"PRAGMA synchronous=FULL",
-				"CREATE TABLE IF NOT EXISTS outbox ("
-				" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-				" event_id TEXT NOT NULL, topic TEXT NOT NULL,"
-				" epoch INTEGER NOT NULL, sealed BLOB NOT NULL,"
-				" created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,"
-				" UNIQUE(event_id, topic))"}) {
-		if (auto s = o->exec(sql); !s)
-			return s.error();
-	}
+	if (auto s = o->db_->exec("CREATE TABLE IF NOT EXISTS outbox ("
+				  " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+				  " event_id TEXT NOT NULL, topic TEXT NOT NULL,"
+				  " epoch INTEGER NOT NULL, sealed BLOB NOT NULL,"
+				  " created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,"
+				  " UNIQUE(event_id, topic))");
+	    !s)
+		return s.error();
 	return o;
 }
 
 Outbox::~Outbox()
 {
-	if (db_) {
-		sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
-		sqlite3_close(db_);
-	}
-}
-
-Status Outbox::exec(const char *sql)
-{
-	char *err = nullptr;
-	if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-		std::string m = err ? err : "unknown";
-		sqlite3_free(err);
-		return make_error(-EIO, std::string("outbox: ") + m);
-	}
-	return {};
+	if (db_)
+		(void)db_->checkpoint_truncate();
 }
 
 Status Outbox::put(const std::string &event_id, const std::string &topic,
@@ -163,20 +128,17 @@ Status Outbox::put(const std::string &event_id, const std::string &topic,
 	if (!sealed)
 		return sealed.error();
 	std::lock_guard lock(mutex_);
-	Stmt st(db_, "INSERT OR IGNORE INTO outbox(event_id, topic, epoch, sealed, created_ms,"
-		     " expires_ms) VALUES(?,?,?,?,?,?)");
-	if (!st.ok())
-		return make_error(-EIO, std::string("outbox: ") + sqlite3_errmsg(db_));
-	sqlite3_bind_text(st.get(), 1, event_id.c_str(), -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st.get(), 2, topic.c_str(), -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st.get(), 3, static_cast<sqlite3_int64>(key->first));
-	sqlite3_bind_blob(st.get(), 4, sealed->data(), static_cast<int>(sealed->size()),
-			  SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st.get(), 5, to_ms(now));
-	sqlite3_bind_int64(st.get(), 6, to_ms(now + retention));
-	if (sqlite3_step(st.get()) != SQLITE_DONE)
-		return make_error(-EIO, std::string("outbox insert: ") + sqlite3_errmsg(db_));
-	return {};
+	auto st = db_->prepare("INSERT OR IGNORE INTO outbox(event_id, topic, epoch, sealed,"
+			       " created_ms, expires_ms) VALUES(?,?,?,?,?,?)");
+	if (!st)
+		return st.error();
+	st->bind(1, std::string_view(event_id))
+		.bind(2, std::string_view(topic))
+		.bind(3, static_cast<std::int64_t>(key->first))
+		.bind_blob(4, *sealed)
+		.bind(5, to_ms(now))
+		.bind(6, to_ms(now + retention));
+	return st->run();
 }
 
 Result<std::vector<Outbox::Item>>
@@ -187,26 +149,30 @@ Outbox::peek(std::size_t max, TimePoint now,
 	std::vector<std::int64_t> undecryptable;
 	std::lock_guard lock(mutex_);
 	{
-		Stmt st(db_, "SELECT seq, event_id, topic, epoch, sealed, created_ms, expires_ms"
-			     " FROM outbox WHERE expires_ms > ? ORDER BY seq");
-		if (!st.ok())
-			return make_error(-EIO, std::string("outbox: ") + sqlite3_errmsg(db_));
-		sqlite3_bind_int64(st.get(), 1, to_ms(now));
-		while (items.size() < max && sqlite3_step(st.get()) == SQLITE_ROW) {
+		auto st = db_->prepare("SELECT seq, event_id, topic, epoch, sealed, created_ms,"
+				       " expires_ms FROM outbox WHERE expires_ms > ? ORDER BY seq");
+		if (!st)
+			return st.error();
+		st->bind(1, to_ms(now));
+		while (items.size() < max) {
+			auto row = st->step();
+			if (!row)
+				return row.error();
+			if (!*row)
+				break;
 			Item it;
-			const auto seq = sqlite3_column_int64(st.get(), 0);
-			it.event_id = reinterpret_cast<const char *>(sqlite3_column_text(st.get(), 1));
-			it.topic = reinterpret_cast<const char *>(sqlite3_column_text(st.get(), 2));
+			const auto seq = st->column_int64(0);
+			it.event_id = st->column_text(1);
+			it.topic = st->column_text(2);
 			bool skipped = false;
 			for (const auto &[e, t] : skip)
 				skipped = skipped || (e == it.event_id && t == it.topic);
 			if (skipped)
 				continue;
-			const auto epoch = static_cast<std::uint64_t>(sqlite3_column_int64(st.get(), 3));
-			const auto *blob = static_cast<const std::uint8_t *>(sqlite3_column_blob(st.get(), 4));
-			const crypto::Bytes sealed(blob, blob + sqlite3_column_bytes(st.get(), 4));
-			it.created = from_ms(sqlite3_column_int64(st.get(), 5));
-			it.expires = from_ms(sqlite3_column_int64(st.get(), 6));
+			const auto epoch = static_cast<std::uint64_t>(st->column_int64(3));
+			const crypto::Bytes sealed = st->column_blob(4);
+			it.created = from_ms(st->column_int64(5));
+			it.expires = from_ms(st->column_int64(6));
 			auto key = keys_->key(epoch);
 			auto plain = key ? crypto::open(*key, sealed, aad(it.event_id, it.topic))
 					 : Result<crypto::SecretBytes>(key.error());
@@ -221,9 +187,9 @@ Outbox::peek(std::size_t max, TimePoint now,
 	for (auto seq : undecryptable) {
 		LOG(Publish, Warning) << "outbox entry " << seq
 				      << " cannot be decrypted (key destroyed?): deleted";
-		Stmt del(db_, "DELETE FROM outbox WHERE seq = ?");
-		sqlite3_bind_int64(del.get(), 1, seq);
-		(void)sqlite3_step(del.get());
+		auto del = db_->prepare("DELETE FROM outbox WHERE seq = ?");
+		if (del)
+			(void)del->bind(1, seq).run();
 	}
 	return items;
 }
@@ -231,38 +197,34 @@ Outbox::peek(std::size_t max, TimePoint now,
 Status Outbox::remove(const std::string &event_id, const std::string &topic)
 {
 	std::lock_guard lock(mutex_);
-	Stmt st(db_, "DELETE FROM outbox WHERE event_id = ? AND topic = ?");
-	if (!st.ok())
-		return make_error(-EIO, std::string("outbox: ") + sqlite3_errmsg(db_));
-	sqlite3_bind_text(st.get(), 1, event_id.c_str(), -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st.get(), 2, topic.c_str(), -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st.get()) != SQLITE_DONE)
-		return make_error(-EIO, std::string("outbox delete: ") + sqlite3_errmsg(db_));
-	return {};
+	auto st = db_->prepare("DELETE FROM outbox WHERE event_id = ? AND topic = ?");
+	if (!st)
+		return st.error();
+	return st->bind(1, std::string_view(event_id)).bind(2, std::string_view(topic)).run();
 }
 
 Result<std::size_t> Outbox::purge_expired(TimePoint now)
 {
 	std::lock_guard lock(mutex_);
-	Stmt st(db_, "DELETE FROM outbox WHERE expires_ms <= ?");
-	if (!st.ok())
-		return make_error(-EIO, std::string("outbox: ") + sqlite3_errmsg(db_));
-	sqlite3_bind_int64(st.get(), 1, to_ms(now));
-	if (sqlite3_step(st.get()) != SQLITE_DONE)
-		return make_error(-EIO, std::string("outbox purge: ") + sqlite3_errmsg(db_));
-	const auto n = static_cast<std::size_t>(sqlite3_changes(db_));
+	auto st = db_->prepare("DELETE FROM outbox WHERE expires_ms <= ?");
+	if (!st)
+		return st.error();
+	if (auto s = st->bind(1, to_ms(now)).run(); !s)
+		return s.error();
+	const auto n = static_cast<std::size_t>(db_->changes());
 	if (n > 0)
-		sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+		(void)db_->checkpoint_truncate();
 	return n;
 }
 
 std::size_t Outbox::depth() const
 {
 	std::lock_guard lock(mutex_);
-	Stmt st(db_, "SELECT COUNT(*) FROM outbox");
-	if (!st.ok() || sqlite3_step(st.get()) != SQLITE_ROW)
+	auto st = db_->prepare("SELECT COUNT(*) FROM outbox");
+	if (!st)
 		return 0;
-	return static_cast<std::size_t>(sqlite3_column_int64(st.get(), 0));
+	auto row = st->step();
+	return row && *row ? static_cast<std::size_t>(st->column_int64(0)) : 0;
 }
 
 } // namespace lethe::publish

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <csignal>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -70,6 +71,11 @@ Result<std::unique_ptr<Publisher>> Publisher::create(PublisherConfig config, Out
 	if (config.max_inflight == 0)
 		config.max_inflight = 1;
 	lib_init();
+	// A write to a socket the broker closed must not kill the device (OpenSSL writes with
+	// write(2), which raises SIGPIPE). Only replaces the default disposition.
+	struct sigaction sa {};
+	if (::sigaction(SIGPIPE, nullptr, &sa) == 0 && sa.sa_handler == SIG_DFL)
+		std::signal(SIGPIPE, SIG_IGN);
 	std::unique_ptr<Publisher> p(new Publisher(std::move(config), outbox, std::move(policy)));
 	p->wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (p->wake_fd_ < 0)

@@ -169,6 +169,32 @@ TEST(Publish, RoundTripOverMqtt5WithStatus)
 	EXPECT_EQ(nlohmann::json::parse(late.messages()[0].payload).at("state"), "offline");
 }
 
+TEST(Publish, PeriodicHealthStatusCarriesFiguresAndNoPlates)
+{
+	MosquittoBroker broker;
+	ASSERT_TRUE(broker.start()) << broker.log_text();
+	MqttSubscriber sub(broker, kStatusTopic);
+	Rig rig;
+	auto cfg = config(broker);
+	cfg.status_interval = 150ms;
+	auto pub = std::move(Publisher::create(cfg, *rig.outbox, allow(broker))).value();
+	pub->set_health({12.5, 1000, 40, 2, 3600, "ncic-me"});
+	pub->start();
+	ASSERT_TRUE(pub->wait_connected(5s));
+	ASSERT_TRUE(pub->publish(hit("HLT1234")));
+	ASSERT_TRUE(sub.wait_for(4, 5s));
+	const auto last = nlohmann::json::parse(sub.messages().back().payload);
+	EXPECT_EQ(last.at("state"), "online");
+	EXPECT_DOUBLE_EQ(last.at("frames_per_second").get<double>(), 12.5);
+	EXPECT_EQ(last.at("reads"), 40);
+	EXPECT_EQ(last.at("hits"), 2);
+	EXPECT_EQ(last.at("hotlist").at("age_s"), 3600);
+	EXPECT_EQ(last.at("policy").at("id"), "test-policy");
+	EXPECT_TRUE(last.contains("outbox_depth"));
+	for (const auto &m : sub.messages())
+		EXPECT_EQ(m.payload.find("HLT1234"), std::string::npos);
+}
+
 TEST(Publish, Mqtt311RoundTrip)
 {
 	MosquittoBroker broker;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Durable, encrypted outbox: a hit is stored before it is published and removed after PUBACK.
 //
-// SQLite (secure_delete, WAL, synchronous=FULL) in one file; each payload is sealed with
+// SQLite through store::Database (secure_delete, WAL, synchronous=FULL) in one file; each payload is sealed with
 // AES-256-GCM under the data key of an epoch (OutboxKeys), the event id and topic as AAD.
 // Entries expire `retention` after they were stored (the policy's retention.outbox) and are
 // then purged. Thread-safe (one mutex).
@@ -18,9 +18,8 @@
 
 #include "lethe/common/crypto.h"
 #include "lethe/common/result.h"
+#include "lethe/store/database.h"
 #include "lethe/store/key_store.h"
-
-struct sqlite3;
 
 namespace lethe::publish {
 
@@ -103,9 +102,8 @@ public:
 
 private:
 	Outbox() = default;
-	[[nodiscard]] Status exec(const char *sql);
 
-	sqlite3 *db_ = nullptr;
+	std::unique_ptr<store::Database> db_;
 	OutboxKeys *keys_ = nullptr;
 	mutable std::mutex mutex_;
 };
