@@ -9,12 +9,8 @@
 #include "cli/command.h"
 #include "cli/local_access.h"
 #include "lethe/audit/signed_document.h"
-#include "lethe/retention/report.h"
-
-#if __has_include("lethe/policy/store.h")
 #include "lethe/policy/store.h"
-#define LETHE_HAVE_POLICY_STORE 1
-#endif
+#include "lethe/retention/report.h"
 
 namespace lethe::cli {
 namespace {
@@ -25,7 +21,6 @@ std::string env_or(const char *name, const char *fallback)
 	return v && *v ? v : fallback;
 }
 
-#ifdef LETHE_HAVE_POLICY_STORE
 retention::PolicyRef to_ref(const policy::InstalledPolicy &p)
 {
 	retention::PolicyRef r;
@@ -39,13 +34,11 @@ retention::PolicyRef to_ref(const policy::InstalledPolicy &p)
 		r.problem = "outside its validity window";
 	return r;
 }
-#endif
 
 /// Attach the installed policies (id, version, hash) from the policy store.
 void add_policies(retention::Report &report, const std::string &state_dir,
 		  const std::string &trust_dir)
 {
-#ifdef LETHE_HAVE_POLICY_STORE
 	const auto eff = policy::load_effective(state_dir, trust_dir);
 	for (const auto &p : eff.installed)
 		report.installed.push_back(to_ref(p));
@@ -55,13 +48,6 @@ void add_policies(retention::Report &report, const std::string &state_dir,
 	e.hash = eff.policy.hash;
 	report.effective = e;
 	report.effective_is_fallback = eff.fallback;
-#else
-	// Until the policy store is built in, the report shows the policy the retention engine
-	// recorded it was given (Report::applied).
-	(void)report;
-	(void)state_dir;
-	(void)trust_dir;
-#endif
 }
 
 int run_report(const std::string &state_dir, const std::string &trust_dir, bool json,

@@ -149,3 +149,48 @@ TEST(RetentionReport, CliJsonAndText)
 				     signed_file);
 	EXPECT_EQ(bad.status, 1) << bad.output;
 }
+
+TEST(RetentionReport, ListsInstalledSignedPolicies)
+{
+	test::TempDir dir;
+	const std::string cli = LETHE_CLI_PATH;
+	const std::string state = (dir.path() / "state").string();
+	const std::string trust = (dir.path() / "trust").string();
+	std::filesystem::create_directories(trust);
+	const std::string preset = std::string(LETHE_SOURCE_DIR) + "/config/policies/germany.toml";
+	ASSERT_TRUE(std::filesystem::exists(preset));
+	const std::string prefix = (dir.path() / "officer").string();
+	ASSERT_EQ(test::run_command(cli + " policy keygen --out " + prefix + " >/dev/null 2>&1").status,
+		  0);
+	std::filesystem::copy_file(prefix + ".pub", trust + "/officer.pub");
+	const std::string bundle = (dir.path() / "de.bundle").string();
+	ASSERT_EQ(test::run_command(cli + " policy sign --key " + prefix + ".key --out " + bundle +
+				    " " + preset + " >/dev/null 2>&1")
+			  .status,
+		  0);
+	ASSERT_EQ(test::run_command(cli + " policy install --trust " + trust + " --state-dir " +
+				    state + " " + bundle + " >/dev/null 2>&1")
+			  .status,
+		  0);
+	auto res = test::run_command(cli + " retention report --json --state-dir " + state +
+				     " --trust " + trust);
+	ASSERT_EQ(res.status, 0) << res.output;
+	const auto j = nlohmann::json::parse(res.output, nullptr, false);
+	ASSERT_FALSE(j.is_discarded()) << res.output;
+	ASSERT_EQ(j["installed_policies"].size(), 1u) << res.output;
+	const auto &p = j["installed_policies"][0];
+	EXPECT_EQ(p["hash"].get<std::string>().size(), 64u);
+	EXPECT_GE(p["version"].get<int>(), 1);
+	EXPECT_TRUE(p["in_force"].get<bool>());
+	EXPECT_EQ(j["effective_policy"]["id"], p["id"]);
+	EXPECT_FALSE(j["effective_is_fallback"].get<bool>());
+
+	// Without the officer's key in the trust directory the same bundle is not in force.
+	auto untrusted = test::run_command(cli + " retention report --json --state-dir " + state +
+					   " --trust " + (dir.path() / "empty").string());
+	ASSERT_EQ(untrusted.status, 0);
+	const auto u = nlohmann::json::parse(untrusted.output, nullptr, false);
+	ASSERT_FALSE(u.is_discarded());
+	EXPECT_TRUE(u["effective_is_fallback"].get<bool>());
+	EXPECT_FALSE(u["installed_policies"][0]["in_force"].get<bool>());
+}
