@@ -284,9 +284,26 @@ TEST(Lethed, EndToEndHitsArriveNonHitsDoNotOneEventPerVehicle)
 		EXPECT_EQ(j.value("verification_required", false), true);
 		events_by_plate[j.value("plate", "")].insert(j.value("event_id", ""));
 	}
+	// The event carries the plate as read; the policy lets the matcher tolerate one missing or
+	// extra character, so a read may differ from the listed plate by exactly that much.
+	auto within_one_indel = [](const std::string &a, const std::string &b) {
+		if (a == b)
+			return true;
+		const std::string &longer = a.size() > b.size() ? a : b;
+		const std::string &shorter = a.size() > b.size() ? b : a;
+		if (longer.size() != shorter.size() + 1)
+			return false;
+		for (std::size_t i = 0; i < longer.size(); ++i)
+			if (longer.substr(0, i) + longer.substr(i + 1) == shorter)
+				return true;
+		return false;
+	};
 	for (const auto &p : kHitPlates) {
-		ASSERT_EQ(events_by_plate.count(p), 1u) << p << " not published; log:\n" << log;
-		EXPECT_EQ(events_by_plate[p].size(), 1u) << p << ": one vehicle, one event";
+		std::size_t events = 0;
+		for (const auto &[read, ids] : events_by_plate)
+			if (within_one_indel(read, p))
+				events += ids.size();
+		EXPECT_EQ(events, 1u) << p << ": one vehicle, one event; log:\n" << log;
 	}
 	EXPECT_EQ(events_by_plate.size(), kHitPlates.size());
 
