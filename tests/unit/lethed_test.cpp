@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -144,6 +145,9 @@ public:
 				argv.push_back("--exit-when-done");
 			argv.push_back(nullptr);
 			::execv(LETHED_PATH, const_cast<char *const *>(argv.data()));
+			// Say why in the log the test prints: a bare 127 is undiagnosable in CI.
+			const std::string why = std::string("execv ") + LETHED_PATH + ": " + std::strerror(errno) + "\n";
+			(void)!::write(2, why.data(), why.size());
 			::_exit(127);
 		}
 	}
