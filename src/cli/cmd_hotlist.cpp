@@ -41,7 +41,7 @@ int sign(const std::string &key_file, const std::string &out, const std::string 
 			     key_file.c_str());
 	ListInfo info{id, version, std::chrono::system_clock::now()};
 	if (!generated.empty()) {
-		auto g = parse_utc(generated);
+		auto g = lethe::parse_utc(generated, lethe::UtcForm::DateOrDateTime);
 		if (!g) {
 			std::fprintf(stderr, "lethe hotlist sign: --generated: %s\n",
 				     g.error().message.c_str());

@@ -88,51 +88,6 @@ bool printable(std::string_view s)
 
 } // namespace
 
-Result<TimePoint> parse_utc(std::string_view text)
-{
-	int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
-	const std::string t(text);
-	char tail = 0;
-	if (t.size() == 10) {
-		if (std::sscanf(t.c_str(), "%4d-%2d-%2d%c", &y, &mo, &d, &tail) != 3)
-			return make_error(-EINVAL, "bad date '" + t + "' (want YYYY-MM-DD)");
-	} else if (t.size() == 20 && t[10] == 'T' && t[19] == 'Z') {
-		if (std::sscanf(t.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ%c", &y, &mo, &d, &h, &mi, &s,
-				&tail) != 6)
-			return make_error(-EINVAL, "bad time '" + t + "' (want YYYY-MM-DDTHH:MM:SSZ)");
-	} else {
-		return make_error(-EINVAL,
-				  "bad time '" + t + "' (want YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, UTC)");
-	}
-	// Years beyond 2200 overflow system_clock's nanosecond range (found by fuzzing).
-	if (y < 1970 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 ||
-	    mi < 0 || mi > 59 || s < 0 || s > 60)
-		return make_error(-EINVAL, "time out of range '" + t + "'");
-	std::tm tm{};
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = s;
-	const time_t tt = timegm(&tm);
-	std::tm check{};
-	gmtime_r(&tt, &check);
-	if (check.tm_mday != d || check.tm_mon != mo - 1)
-		return make_error(-EINVAL, "no such date '" + t + "'");
-	return std::chrono::system_clock::from_time_t(tt);
-}
-
-std::string format_utc(TimePoint t)
-{
-	const time_t tt = std::chrono::system_clock::to_time_t(t);
-	std::tm tm{};
-	gmtime_r(&tt, &tm);
-	char buf[32];
-	std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return buf;
-}
-
 std::string normalise(std::string_view text)
 {
 	std::string out;
@@ -245,12 +200,12 @@ Result<std::vector<Entry>> parse_csv_impl(std::string_view text,
 		if (f[4].size() > 256 || !printable(f[4]))
 			return line_error(here, "reason: at most 256 printable characters");
 		e.reason = f[4];
-		auto entered = parse_utc(f[5]);
+		auto entered = parse_utc(f[5], UtcForm::DateOrDateTime);
 		if (!entered)
 			return line_error(here, "entered: " + entered.error().message);
 		e.entered = *entered;
 		if (!f[6].empty()) {
-			auto expires = parse_utc(f[6]);
+			auto expires = parse_utc(f[6], UtcForm::DateOrDateTime);
 			if (!expires)
 				return line_error(here, "expires: " + expires.error().message);
 			if (*expires <= e.entered)

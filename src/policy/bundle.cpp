@@ -223,51 +223,6 @@ Error Refusal::to_error() const
 	}
 }
 
-std::string format_utc(BundleClock::time_point t)
-{
-	using namespace std::chrono;
-	if (t == BundleClock::time_point::min())
-		return "-infinity";
-	if (t == BundleClock::time_point::max())
-		return "infinity";
-	const auto secs = floor<seconds>(t);
-	const auto day = floor<days>(secs);
-	const year_month_day ymd{day};
-	const hh_mm_ss hms{secs - day};
-	char buf[64];
-	std::snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02d:%02d:%02dZ", int(ymd.year()),
-		      unsigned(ymd.month()), unsigned(ymd.day()), int(hms.hours().count()),
-		      int(hms.minutes().count()), int(hms.seconds().count()));
-	return buf;
-}
-
-Result<BundleClock::time_point> parse_utc(std::string_view s)
-{
-	using namespace std::chrono;
-	// YYYY-MM-DDTHH:MM:SSZ
-	if (s.size() != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
-	    s[16] != ':' || s[19] != 'Z')
-		return make_error(-EINVAL, "expected UTC time like 2026-01-31T23:59:59Z");
-	auto num = [&](std::size_t pos, std::size_t len, int &out) {
-		for (std::size_t i = pos; i < pos + len; ++i)
-			if (s[i] < '0' || s[i] > '9')
-				return false;
-		const auto r = std::from_chars(s.data() + pos, s.data() + pos + len, out);
-		return r.ec == std::errc{};
-	};
-	int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
-	if (!num(0, 4, y) || !num(5, 2, mo) || !num(8, 2, d) || !num(11, 2, h) || !num(14, 2, mi) ||
-	    !num(17, 2, se))
-		return make_error(-EINVAL, "expected UTC time like 2026-01-31T23:59:59Z");
-	const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
-				 day{static_cast<unsigned>(d)}};
-	if (!ymd.ok() || h > 23 || mi > 59 || se > 59)
-		return make_error(-EINVAL, "not a valid UTC date and time");
-	if (y < 1970 || y > 2200)
-		return make_error(-ERANGE, "year outside 1970..2200");
-	return BundleClock::time_point{sys_days{ymd} + hours{h} + minutes{mi} + seconds{se}};
-}
-
 Outcome<std::vector<TrustedKey>> load_trust_dir(const std::filesystem::path &dir)
 {
 	std::error_code ec;

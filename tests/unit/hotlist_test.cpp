@@ -32,7 +32,7 @@ crypto::SecretBytes key()
 
 TimePoint at(const char *s)
 {
-	return *parse_utc(s);
+	return *lethe::parse_utc(s, lethe::UtcForm::DateOrDateTime);
 }
 
 const std::string kCsv = std::string(kCsvHeader) +

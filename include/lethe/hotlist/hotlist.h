@@ -17,6 +17,7 @@
 
 #include "lethe/common/crypto.h"
 #include "lethe/common/result.h"
+#include "lethe/common/utc_time.h"
 #include "lethe/policy/policy.h"
 
 namespace lethe::hotlist {
@@ -67,10 +68,9 @@ constexpr std::string_view kCsvHeader =
 /// OCR-confusion canonical form of a normalised plate.
 [[nodiscard]] std::string confusion_canonical(std::string_view normalised);
 
-/// Parse an ISO 8601 UTC time: "2026-11-26T10:00:00Z" or a date "2026-11-26" (midnight UTC).
-[[nodiscard]] Result<TimePoint> parse_utc(std::string_view text);
-/// Format as "2026-11-26T10:00:00Z".
-[[nodiscard]] std::string format_utc(TimePoint t);
+// Times: lethe::parse_utc(text, UtcForm::DateOrDateTime) — sources write dates or times.
+using lethe::parse_utc;
+using lethe::format_utc;
 
 /// Strict CSV import (RFC 4180 quoting; '#' lines and blank lines ignored). Every error names
 /// the line (and column): "line 7: category 'towed' is not allowed by the policy". Entries

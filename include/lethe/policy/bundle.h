@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "lethe/common/result.h"
+#include "lethe/common/utc_time.h"
 
 namespace lethe::policy {
 
@@ -130,9 +131,8 @@ struct TrustedKey {
 						    std::string_view expected_kind,
 						    BundleClock::time_point now);
 
-/// "2026-11-26T15:00:00Z" (UTC, seconds); time_point::min()/max() print as "-infinity"/"infinity".
-[[nodiscard]] std::string format_utc(BundleClock::time_point t);
-/// Inverse of format_utc (exactly that form, years 1970..2200).
-[[nodiscard]] Result<BundleClock::time_point> parse_utc(std::string_view s);
+// Times in bundles: "2026-11-26T15:00:00Z" exactly (lethe/common/utc_time.h).
+using lethe::format_utc;
+using lethe::parse_utc;
 
 } // namespace lethe::policy
