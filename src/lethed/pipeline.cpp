@@ -84,13 +84,21 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(const config::Config &config,
 					  "camera " + cam.source.camera_id + ": " + source.error().message);
 		const bool finite = (*source)->finite();
 		Pipeline *self = p.get();
-		auto sink_fn = [self, finite](capture::FramePtr f) {
+		p->pending_.emplace(cam.source.camera_id, std::make_unique<std::atomic<std::int64_t>>(0));
+		auto sink_fn = [self, finite, camera = cam.source.camera_id](capture::FramePtr f) {
 			self->last_frame_ns_ = steady_ns();
 			++self->frames_captured_;
+			self->pending_add(camera, 1);
+			bool queued = false;
+			std::optional<capture::FramePtr> dropped;
 			if (finite)
-				(void)self->frames_.push_blocking(std::move(f)); // replay: lossless
+				queued = self->frames_.push_blocking(std::move(f)); // replay: lossless
 			else
-				(void)self->frames_.push_drop_oldest(std::move(f)); // live: stale frames go
+				queued = self->frames_.push_drop_oldest(std::move(f), &dropped); // live: stale frames go
+			if (!queued)
+				self->pending_add(camera, -1);
+			if (dropped && *dropped)
+				self->pending_add((*dropped)->camera_id, -1);
 		};
 		p->cameras_.push_back(std::make_unique<capture::CaptureThread>(
 			std::move(source).value(), cam.reconnect, sink_fn));
@@ -147,6 +155,12 @@ void Pipeline::stop(std::chrono::milliseconds timeout)
 			  << " events, " << frames_.dropped() << " frames dropped";
 }
 
+void Pipeline::pending_add(const std::string &camera_id, std::int64_t delta)
+{
+	if (const auto it = pending_.find(camera_id); it != pending_.end())
+		*it->second += delta;
+}
+
 void Pipeline::worker(unsigned index)
 {
 	ocr::PlateReader &reader = *readers_[index];
@@ -158,6 +172,8 @@ void Pipeline::worker(unsigned index)
 			continue;
 		}
 		if (stopping_) {
+			if (*f)
+				pending_add((*f)->camera_id, -1);
 			f->reset();
 			frames_.done();
 			continue;
@@ -230,7 +246,9 @@ void Pipeline::tracker_loop()
 	for (;;) {
 		auto r = reads_.pop(100ms);
 		if (r) {
+			const std::string camera = r->camera_id;
 			emit(tracker_.update(std::move(*r)));
+			pending_add(camera, -1);
 			r.reset();
 			reads_.done();
 			continue;
@@ -246,7 +264,10 @@ void Pipeline::tracker_loop()
 			continue;
 		}
 		// No frames for a while (camera down, or between vehicles): time still ends tracks.
-		emit(tracker_.expire(std::chrono::steady_clock::now()));
+		emit(tracker_.expire(std::chrono::steady_clock::now(), [this](const std::string &camera) {
+			const auto it = pending_.find(camera);
+			return it != pending_.end() && it->second->load() > 0;
+		}));
 	}
 }
 

@@ -11,7 +11,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "lethe/capture/capture_thread.h"
@@ -104,6 +106,11 @@ private:
 	mutable std::uint64_t rate_frames_ = 0;
 	mutable double rate_ = 0;
 	std::atomic<std::size_t> tracks_{0};
+	/// Frames per camera captured but not yet through the tracker (queued, being read, or
+	/// read and waiting): while any are, the tracker does not time the camera's tracks out.
+	/// Filled in create(), read-only afterwards (the counters themselves are atomic).
+	std::unordered_map<std::string, std::unique_ptr<std::atomic<std::int64_t>>> pending_;
+	void pending_add(const std::string &camera_id, std::int64_t delta);
 };
 
 } // namespace lethe::daemon

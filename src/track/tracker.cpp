@@ -296,12 +296,17 @@ std::optional<ReadEvent> Tracker::finish(const std::string &camera, Track &track
 	return e;
 }
 
-std::vector<ReadEvent> Tracker::expire(SteadyTime now)
+std::vector<ReadEvent> Tracker::expire(SteadyTime now,
+				       const std::function<bool(const std::string &)> &pending)
 {
 	std::vector<ReadEvent> out;
 	for (auto &[camera, state] : cameras_) {
 		// While a camera delivers frames, update() ends its tracks on frame time. Here only
 		// cameras that went silent (no frame for `timeout` of real time) are ended.
+		if (pending && pending(camera)) {
+			state.arrival = now; // frames of this camera are still on their way
+			continue;
+		}
 		if (now - state.arrival > options_.timeout)
 			end_tracks(camera, state, true, state.latest, out, false);
 	}

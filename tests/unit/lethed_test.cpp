@@ -140,13 +140,17 @@ public:
 			const int fd = ::open(d.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
 			::dup2(fd, 2);
 			::dup2(fd, 1);
-			std::vector<const char *> argv = {LETHED_PATH, "--config", d.config.c_str()};
+			// LETHED_PATH is a shell command prefix (under qemu-user it starts with the
+			// emulator), so exec through the shell; "$@" keeps the arguments intact.
+			const std::string script = std::string("exec ") + LETHED_PATH + " \"$@\"";
+			std::vector<const char *> argv = {"/bin/sh", "-c", script.c_str(), "lethed",
+							  "--config", d.config.c_str()};
 			if (exit_when_done)
 				argv.push_back("--exit-when-done");
 			argv.push_back(nullptr);
-			::execv(LETHED_PATH, const_cast<char *const *>(argv.data()));
+			::execv("/bin/sh", const_cast<char *const *>(argv.data()));
 			// Say why in the log the test prints: a bare 127 is undiagnosable in CI.
-			const std::string why = std::string("execv ") + LETHED_PATH + ": " + std::strerror(errno) + "\n";
+			const std::string why = std::string("execv /bin/sh: ") + std::strerror(errno) + "\n";
 			(void)!::write(2, why.data(), why.size());
 			::_exit(127);
 		}

@@ -197,6 +197,30 @@ TEST(Tracker, ExpireEndsTracksWhenFramesStop)
 	EXPECT_EQ(ev[0].text, "EXP1234");
 }
 
+TEST(Tracker, SlowReadingIsNotASilentCamera)
+{
+	// An ARM core reading one frame a second: the camera is capturing, its frames are queued
+	// in the workers. The vehicle must stay one track, not be cut into one event per frame.
+	TrackerOptions o;
+	o.timeout = 100ms;
+	Tracker tr(o);
+	bool frames_pending = true;
+	const auto pending = [&](const std::string &camera) { return camera == "cam0" && frames_pending; };
+	auto now = std::chrono::steady_clock::now();
+	std::size_t events = 0;
+	for (std::uint64_t i = 1; i <= 4; ++i) {
+		events += tr.update(frame(i, {sighting({0, 0, 100, 30}, {{"SLO1234", 0.8}})})).size();
+		now += 1s; // the next read arrives a second later
+		events += tr.expire(now, pending).size();
+	}
+	EXPECT_EQ(events, 0u) << "a track was ended while frames were still being read";
+	frames_pending = false; // the camera really went quiet
+	auto ev = tr.expire(now + 1s, pending);
+	ASSERT_EQ(ev.size(), 1u);
+	EXPECT_EQ(ev[0].text, "SLO1234");
+	EXPECT_EQ(ev[0].sightings, 4u);
+}
+
 TEST(Tracker, ParkedVehicleReportedOnce)
 {
 	TrackerOptions o;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -97,8 +98,12 @@ public:
 	/// Frames of one camera may arrive slightly out of order (several workers).
 	[[nodiscard]] std::vector<ReadEvent> update(FrameReads frame);
 	/// End the tracks of cameras from which no frame has arrived for `timeout` of real time
-	/// (`now` is std::chrono::steady_clock::now(); a camera that stalled or died).
-	[[nodiscard]] std::vector<ReadEvent> expire(SteadyTime now);
+	/// (`now` is std::chrono::steady_clock::now(); a camera that stalled or died). Cameras
+	/// for which `pending(camera_id)` says frames are still queued or being read are skipped:
+	/// a slow reader (an ARM core at 1 frame/s) is not a silent camera, and ending its tracks
+	/// early would split one vehicle into several events.
+	[[nodiscard]] std::vector<ReadEvent>
+	expire(SteadyTime now, const std::function<bool(const std::string &)> &pending = {});
 	/// End every track (end of stream, shutdown, reload).
 	[[nodiscard]] std::vector<ReadEvent> flush();
 	[[nodiscard]] std::size_t active() const;
