@@ -15,6 +15,7 @@
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <opencv2/core/utility.hpp>
 
 #include "cli/command.h"
 #include "lethe/ocr/image_file.h"
@@ -175,6 +176,11 @@ int run_read(int argc, char **argv)
 		// --help prints and succeeds; any other parse error is a usage error (exit 2).
 		return app.exit(e) == 0 ? kExitOk : kExitUsage;
 	}
+
+	// Parallelism is across files (--threads workers, each with its own reader); each worker
+	// runs single-threaded, so OpenCV's own pool (and Tesseract's OpenMP teams, see
+	// keep_ocr_serial()) would only oversubscribe the cores, and `--threads 1` means one.
+	cv::setNumThreads(1);
 
 	ocr::ReaderOptions options;
 	options.region = ocr::parse_region(region).value();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <dlfcn.h>
 #include <filesystem>
 #include <map>
 
@@ -24,6 +25,24 @@ bool has_model(const std::filesystem::path &dir, const std::string &language)
 }
 
 } // namespace
+
+bool keep_ocr_serial()
+{
+	// The OpenMP runtime Tesseract was linked against, found at run time so that this works
+	// whichever compiler (and OpenMP runtime, if any) built Lethe itself. The setting is
+	// per thread (an OpenMP ICV; a new thread starts from the defaults), so every thread
+	// that recognises sets it once.
+	using SetLevels = void (*)(int);
+	static const auto set_levels =
+		reinterpret_cast<SetLevels>(dlsym(RTLD_DEFAULT, "omp_set_max_active_levels"));
+	thread_local const bool done = [] {
+		if (set_levels == nullptr)
+			return false;
+		set_levels(0);
+		return true;
+	}();
+	return done;
+}
 
 Result<std::string> find_tessdata(const std::string &preferred, const std::string &language)
 {
@@ -96,6 +115,7 @@ Result<LineRead> TesseractRecognizer::recognize_line(const cv::Mat &line)
 		return make_error(-EINVAL, "recognize_line needs a non-empty 8-bit grey image");
 	if (!line.isContinuous())
 		return recognize_line(line.clone());
+	keep_ocr_serial();
 
 	api_->SetImage(line.data, line.cols, line.rows, 1, static_cast<int>(line.step));
 	if (api_->Recognize(nullptr) != 0) {

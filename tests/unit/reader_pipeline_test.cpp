@@ -2,8 +2,11 @@
 // Detection, character-row isolation and OCR on the shipped synthetic samples.
 #include <gtest/gtest.h>
 
+#include <dlfcn.h>
+
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -182,6 +185,33 @@ TEST(ReaderPipeline, ReadsARotatedAndShrunkenPlate)
 		for (const auto &cand : p.candidates)
 			found = found || cand.text == s.plate;
 	EXPECT_TRUE(found);
+}
+
+TEST(ReaderPipeline, RecognisingKeepsTesseractsOpenMpSerialInItsThread)
+{
+	// Debian's Tesseract links libgomp; without it there is nothing to keep serial.
+	using GetLevels = int (*)();
+	const auto get_levels =
+		reinterpret_cast<GetLevels>(dlsym(RTLD_DEFAULT, "omp_get_max_active_levels"));
+	if (get_levels == nullptr)
+		GTEST_SKIP() << "no OpenMP runtime loaded";
+	auto rec = PlateRecognizer::create("tesseract");
+	ASSERT_TRUE(rec.ok()) << rec.error().message;
+	cv::Mat line(48, 160, CV_8UC1, cv::Scalar(255));
+	cv::putText(line, "AB123", cv::Point(8, 38), cv::FONT_HERSHEY_SIMPLEX, 1.2, cv::Scalar(0), 3);
+	// A fresh thread starts with OpenMP's default (nested teams allowed); recognising in it
+	// makes its parallel regions inactive, so Tesseract runs on the caller's thread only.
+	int before = -1, after = -1;
+	std::thread worker([&] {
+		before = get_levels();
+		auto lr = (*rec)->recognize_line(line);
+		EXPECT_TRUE(lr.ok());
+		after = get_levels();
+	});
+	worker.join();
+	EXPECT_GT(before, 0);
+	EXPECT_EQ(after, 0);
+	EXPECT_TRUE(keep_ocr_serial());
 }
 
 TEST(ReaderPipeline, TessdataIsFoundOrClearlyMissing)

@@ -18,6 +18,15 @@ namespace lethe::ocr {
 [[nodiscard]] Result<std::string> find_tessdata(const std::string &preferred,
 					       const std::string &language);
 
+/// Tesseract runs its LSTM in OpenMP teams when built with OpenMP (Debian's is). Lethe
+/// parallelises across frames instead (one reader per worker thread), and on a busy or small
+/// machine those teams only oversubscribe the cores: with `--threads 1` they made a us photo
+/// 2-3x slower on the shared 2-core development machine. So every OpenMP parallel region in
+/// the calling thread is made inactive (max-active-levels 0, as OMP_MAX_ACTIVE_LEVELS=0 does
+/// for all); TesseractRecognizer::recognize_line() calls this in every thread that uses it.
+/// Cheap after the first call per thread; false if no OpenMP runtime is loaded.
+bool keep_ocr_serial();
+
 /// One tesseract::TessBaseAPI in page-segmentation mode 7 (one text line), LSTM engine,
 /// dictionaries off, the whitelist applied, and per-character alternatives taken from the
 /// CTC decoder (lstm_choice_mode 2) through ChoiceIterator. One instance per thread.
