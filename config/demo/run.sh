@@ -16,12 +16,6 @@ cmake --build --preset release -j "$(nproc)" --target lethe lethed
 lethe=$repo/build/release/src/lethe
 lethed=$repo/build/release/src/lethed
 
-if ! "$lethe" hotlist --help >/dev/null 2>&1; then
-	# The hot-list tools (issue 4) are not in this tree yet: show the reader on the samples.
-	echo "run.sh: hot-list tools not built in this tree; reading the bundled samples instead" >&2
-	exec "$lethe" read tests/data/samples
-fi
-
 work=$(mktemp -d /tmp/lethe-demo.XXXXXX)
 pids=()
 cleanup() {
@@ -41,9 +35,11 @@ cat > "$work/broker/mosquitto.conf" <<CONF
 listener $port 127.0.0.1
 allow_anonymous true
 persistence false
-log_dest file $work/broker/mosquitto.log
+log_dest stderr
 CONF
-mosquitto -c "$work/broker/mosquitto.conf" &
+# stderr, not a log file: mosquitto started as root drops to its own user, which cannot
+# write into our private work directory.
+mosquitto -c "$work/broker/mosquitto.conf" 2>"$work/broker/mosquitto.log" &
 pids+=($!)
 for _ in $(seq 50); do
 	(exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break
@@ -79,6 +75,7 @@ say "lethed --exit-when-done (capture → read → track → match → publish /
 sleep 1
 
 say "what arrived at the broker (topic, then the event)"
+cp "$work/received.txt" /tmp/demo-received.txt 2>/dev/null || true
 python3 - "$work/received.txt" <<'PY'
 import json, sys
 hits = 0
@@ -91,9 +88,11 @@ for line in open(sys.argv[1]):
         continue
     if "plate" in msg:
         hits += 1
-        print(f"HIT  {topic}: plate {msg['plate']}  list {msg.get('list_id')} "
-              f"({msg.get('category')}, {msg.get('match_type')})  camera {msg.get('camera_id')}  "
-              f"confidence {msg.get('confidence', 0):.2f}  event {msg.get('event_id')}")
+        hl = msg.get("hotlist", {})
+        print(f"HIT  {topic}: plate {msg['plate']}  list {hl.get('list_id')} "
+              f"({hl.get('category')}, match {hl.get('match_type')})  camera {msg.get('camera_id')}  "
+              f"confidence {msg.get('confidence', 0):.2f}  stale {msg.get('stale')}  "
+              f"crop {len(msg.get('crop_jpeg_base64', ''))} base64 chars  event {msg.get('event_id')}")
     else:
         print(f"     {topic}: {json.dumps(msg)[:160]}")
 print(f"\n{hits} hit event(s) received; non-hits never leave the device "

@@ -96,12 +96,14 @@ Vote vote(const std::vector<std::vector<Candidate>> &sightings, unsigned top)
 	if (sightings.empty())
 		return out;
 
-	// 1. Length: the one carrying the most confidence mass.
+	// 1. Length: the one carrying the most confidence mass among each sighting's best read.
+	//    Only the best reads vote here: a reader's alternatives are mostly its top read with
+	//    one character dropped, and four such (ABC123, 7ABC12, ...) would otherwise outvote
+	//    the read they came from (7ABC123) and leave the vote with no supporting best read.
 	std::map<std::size_t, double> length_mass;
 	for (const auto &s : sightings)
-		for (const auto &c : s)
-			if (!c.text.empty())
-				length_mass[c.text.size()] += std::clamp(c.confidence, 0.0, 1.0);
+		if (!s.empty() && !s.front().text.empty())
+			length_mass[s.front().text.size()] += std::clamp(s.front().confidence, 0.0, 1.0);
 	if (length_mass.empty())
 		return out;
 	const std::size_t len = std::max_element(length_mass.begin(), length_mass.end(),

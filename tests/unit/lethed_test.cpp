@@ -290,6 +290,10 @@ TEST(Lethed, EndToEndHitsArriveNonHitsDoNotOneEventPerVehicle)
 		EXPECT_EQ(j.value("device_id", ""), "test-dev");
 		EXPECT_EQ(j.value("camera_id", ""), "cam-a");
 		EXPECT_EQ(j.value("verification_required", false), true);
+		// A consensus read of a clean sample plate: a real confidence, not 0 (a vote bug once
+		// let alternatives of another length outvote the read and zero it).
+		EXPECT_GT(j.value("confidence", 0.0), 0.3) << m.payload.substr(0, 300);
+		EXPECT_LE(j.value("confidence", 2.0), 1.0);
 		events_by_plate[j.value("plate", "")].insert(j.value("event_id", ""));
 	}
 	// The event carries the plate as read; the policy lets the matcher tolerate one missing or

@@ -73,6 +73,16 @@ TEST(Vote, LengthWithMostMassWins)
 	EXPECT_EQ(v.text, "ABC1234");
 }
 
+TEST(Vote, AlternativesDoNotOutvoteTheReadTheyCameFrom)
+{
+	// What the reader returns for a clean plate: the read, then itself minus one character.
+	const std::vector<Candidate> frame = {{"7ABC123", 0.96}, {"ABC123", 0.58}, {"7ABC12", 0.47},
+					      {"7AC123", 0.39}, {"7BC123", 0.39}};
+	const Vote v = vote({frame, frame, frame});
+	EXPECT_EQ(v.text, "7ABC123");
+	EXPECT_GT(v.confidence, 0.9);
+}
+
 TEST(Vote, LowerRankedCandidatesCount)
 {
 	// Frames disagree on top-1 at one position; the second candidates break the tie.
