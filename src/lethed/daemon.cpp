@@ -137,6 +137,7 @@ Status Daemon::open_publishers()
 							 : b.status_topic;
 		pc.keepalive = std::chrono::seconds(b.keepalive_s);
 		pc.mqtt5 = b.mqtt_version == 5;
+		pc.retention_now = [r = retention_.get()] { return r->now(); }; // outlives brokers_
 		if (b.tls) {
 			pc.tls = true;
 			pc.ca_file = b.tls->ca_file;

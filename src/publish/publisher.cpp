@@ -166,7 +166,7 @@ Status Publisher::publish(const HitEvent &event, const std::string &topic)
 	if (e.device_id.empty())
 		e.device_id = config_.device_id;
 	std::string payload = to_json(e);
-	auto s = outbox_.put(e.event_id, topic, payload, std::chrono::system_clock::now(), retention);
+	auto s = outbox_.put(e.event_id, topic, payload, retention_now(), retention);
 	crypto::wipe(payload);
 	if (!s) {
 		std::lock_guard lock(mutex_);
@@ -402,7 +402,7 @@ void Publisher::send_pending()
 			skip.push_back(k);
 		skip.insert(skip.end(), blocked_.begin(), blocked_.end());
 	}
-	auto items = outbox_.peek(room, std::chrono::system_clock::now(), skip);
+	auto items = outbox_.peek(room, retention_now(), skip);
 	if (!items) {
 		set_error(items.error().message);
 		return;
@@ -475,7 +475,7 @@ void Publisher::run()
 		const auto now = Clock::now();
 		if (now - last_purge >= 1s) {
 			last_purge = now;
-			auto n = outbox_.purge_expired(std::chrono::system_clock::now());
+			auto n = outbox_.purge_expired(retention_now());
 			if (n && *n > 0) {
 				LOG(Publish, Warning) << *n << " unsent hit(s) expired in the outbox";
 				std::lock_guard lock(mutex_);

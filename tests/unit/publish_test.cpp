@@ -2,6 +2,12 @@
 // Publishing hits to a real mosquitto: round trip, outage, crash, policy allowlist, TLS.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <atomic>
 #include <csignal>
 #include <set>
 #include <sys/wait.h>
@@ -212,6 +218,157 @@ TEST(Publish, Mqtt311RoundTrip)
 	EXPECT_TRUE(pub->wait_until_empty(5s));
 }
 
+/// What an MQTT 3.1.1-only broker (mosquitto 1.x, many embedded brokers) looks like on the
+/// wire, in front of the real mosquitto: a CONNECT at protocol level 5 is answered with a
+/// 3.1.1 CONNACK "unacceptable protocol version" (0x01) and closed; any other connection is
+/// relayed byte for byte to the real broker. Debian's mosquitto 2.0 cannot be told to refuse
+/// MQTT 5 itself, so this gate is the smallest stand-in for such a broker.
+class V311OnlyGate
+{
+public:
+	explicit V311OnlyGate(int upstream_port) : upstream_(upstream_port)
+	{
+		listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		sockaddr_in a{};
+		a.sin_family = AF_INET;
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		socklen_t len = sizeof(a);
+		const int one = 1;
+		::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (::bind(listen_fd_, reinterpret_cast<sockaddr *>(&a), sizeof(a)) != 0 ||
+		    ::listen(listen_fd_, 8) != 0 ||
+		    ::getsockname(listen_fd_, reinterpret_cast<sockaddr *>(&a), &len) != 0)
+			return;
+		port_ = ntohs(a.sin_port);
+		thread_ = std::thread([this] { serve(); });
+	}
+	~V311OnlyGate()
+	{
+		stop_ = true;
+		::shutdown(listen_fd_, SHUT_RDWR);
+		if (thread_.joinable())
+			thread_.join();
+		::close(listen_fd_);
+	}
+	[[nodiscard]] int port() const { return port_; }
+	[[nodiscard]] int refused_v5() const { return refused_v5_; }
+	[[nodiscard]] int relayed() const { return relayed_; }
+
+private:
+	static bool read_exact(int fd, std::string &buf, std::size_t n)
+	{
+		char c;
+		while (n--) {
+			if (::recv(fd, &c, 1, 0) != 1)
+				return false;
+			buf.push_back(c);
+		}
+		return true;
+	}
+	void serve()
+	{
+		while (!stop_) {
+			pollfd p{listen_fd_, POLLIN, 0};
+			if (::poll(&p, 1, 100) <= 0)
+				continue;
+			const int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+			if (client < 0)
+				continue;
+			handle(client);
+			::close(client);
+		}
+	}
+	void handle(int client)
+	{
+		// CONNECT: fixed header, remaining length (varint), protocol name, protocol level.
+		std::string packet;
+		if (!read_exact(client, packet, 1) || static_cast<unsigned char>(packet[0]) != 0x10)
+			return;
+		std::size_t remaining = 0;
+		for (int shift = 0; shift < 28; shift += 7) {
+			if (!read_exact(client, packet, 1))
+				return;
+			const auto b = static_cast<unsigned char>(packet.back());
+			remaining |= static_cast<std::size_t>(b & 0x7f) << shift;
+			if (!(b & 0x80))
+				break;
+		}
+		const std::size_t header = packet.size();
+		if (!read_exact(client, packet, remaining) || remaining < 7)
+			return;
+		const auto level = static_cast<unsigned char>(packet[header + 6]);
+		if (level == 5) {
+			const unsigned char connack[] = {0x20, 0x02, 0x00, 0x01};
+			(void)!::send(client, connack, sizeof(connack), MSG_NOSIGNAL);
+			++refused_v5_;
+			return;
+		}
+		++relayed_;
+		const int up = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		sockaddr_in a{};
+		a.sin_family = AF_INET;
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		a.sin_port = htons(static_cast<std::uint16_t>(upstream_));
+		if (::connect(up, reinterpret_cast<sockaddr *>(&a), sizeof(a)) != 0 ||
+		    ::send(up, packet.data(), packet.size(), MSG_NOSIGNAL) !=
+			    static_cast<ssize_t>(packet.size())) {
+			::close(up);
+			return;
+		}
+		char buf[4096];
+		while (!stop_) {
+			pollfd fds[2] = {{client, POLLIN, 0}, {up, POLLIN, 0}};
+			if (::poll(fds, 2, 100) < 0)
+				break;
+			bool closed = false;
+			for (int i = 0; i < 2 && !closed; ++i) {
+				if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+					continue;
+				const ssize_t n = ::recv(fds[i].fd, buf, sizeof(buf), 0);
+				const int to = i == 0 ? up : client;
+				closed = n <= 0 || ::send(to, buf, static_cast<std::size_t>(n), MSG_NOSIGNAL) != n;
+			}
+			if (closed)
+				break;
+		}
+		::close(up);
+	}
+
+	int upstream_;
+	int listen_fd_ = -1;
+	int port_ = 0;
+	std::atomic<bool> stop_{false};
+	std::atomic<int> refused_v5_{0}, relayed_{0};
+	std::thread thread_;
+};
+
+TEST(Publish, FallsBackToMqtt311WhenTheBrokerRefusesMqtt5)
+{
+	MosquittoBroker broker;
+	ASSERT_TRUE(broker.start()) << broker.log_text();
+	V311OnlyGate gate(broker.port());
+	ASSERT_NE(gate.port(), 0);
+	MqttSubscriber sub(broker, kHitTopic);
+	ASSERT_TRUE(sub.connected());
+	Rig rig;
+	auto cfg = config(broker);
+	cfg.port = gate.port(); // MQTT 5 asked for; the broker only speaks 3.1.1
+	auto policy = allow(broker);
+	policy.recipients[0].broker = cfg.broker();
+	auto pub = std::move(Publisher::create(cfg, *rig.outbox, policy)).value();
+	pub->start();
+	ASSERT_TRUE(pub->wait_connected(10s)) << pub->stats().last_error;
+	EXPECT_EQ(pub->stats().protocol, 4) << "connected, but not over 3.1.1";
+	EXPECT_GE(gate.refused_v5(), 1) << "MQTT 5 was never tried";
+	EXPECT_GE(gate.relayed(), 1);
+	const HitEvent e = hit("FBK3111");
+	ASSERT_TRUE(pub->publish(e));
+	ASSERT_TRUE(sub.wait_for(1, 5s));
+	EXPECT_EQ(hit_ids(sub), std::vector<std::string>{e.event_id});
+	EXPECT_TRUE(pub->wait_until_empty(5s));
+	pub->stop();
+}
+
 TEST(Publish, TopicOrBrokerOutsidePolicyNeverReachesTheWire)
 {
 	MosquittoBroker broker;
@@ -397,6 +554,39 @@ TEST(Publish, BrokerWithWrongCaIsRefused)
 	EXPECT_EQ(st.outbox_depth, 1u); // kept, not sent
 	pub->stop();
 	EXPECT_EQ(sub.count(), 0u);
+}
+
+TEST(Publish, OutboxDeadlinesFollowRetentionTimeNotTheWallClock)
+{
+	// No broker is listening: the hit waits in the outbox. Its deadline is kept on the clock
+	// lethed lends (retention time, which a wall clock set back cannot rewind): once that
+	// clock passes the policy's outbox retention, the hit is gone, whatever the wall says.
+	Rig rig;
+	PublisherConfig cfg;
+	cfg.device_id = "dev1";
+	cfg.host = "127.0.0.1";
+	cfg.port = free_port();
+	cfg.hit_topic = kHitTopic;
+	cfg.backoff_min = 50ms;
+	cfg.backoff_max = 100ms;
+	std::atomic<std::int64_t> offset_s{0};
+	cfg.retention_now = [&] { return std::chrono::system_clock::now() + std::chrono::seconds(offset_s.load()); };
+	policy::Policy p;
+	p.id = "test-policy";
+	p.version = 1;
+	p.retention.outbox = 60s;
+	p.recipients.push_back({"agency", cfg.broker(), {kHitTopic}, "tests", true});
+	auto pub = std::move(Publisher::create(cfg, *rig.outbox, p)).value();
+	pub->start();
+	ASSERT_TRUE(pub->publish(hit("OLD1234")));
+	std::this_thread::sleep_for(1500ms);
+	EXPECT_EQ(rig.outbox->depth(), 1u) << "purged before its deadline";
+	offset_s = 61; // retention time is a minute on (the wall clock was set back meanwhile)
+	const auto deadline = std::chrono::steady_clock::now() + 5s;
+	while (rig.outbox->depth() != 0 && std::chrono::steady_clock::now() < deadline)
+		std::this_thread::sleep_for(50ms);
+	EXPECT_EQ(rig.outbox->depth(), 0u) << "kept past the policy's outbox retention";
+	pub->stop();
 }
 
 TEST(Outbox, EncryptedExpiresAndSurvivesReopen)

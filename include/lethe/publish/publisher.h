@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -48,6 +49,10 @@ struct PublisherConfig {
 	std::chrono::milliseconds backoff_max{30000};
 	std::size_t max_inflight = 32;   ///< unacknowledged QoS 1 messages at once
 	bool mqtt5 = true;               ///< false: speak MQTT 3.1.1 only
+	/// The clock outbox deadlines are kept on. lethed lends retention time (the ratchet that a
+	/// wall clock set back cannot rewind, retention/clock.h) so that setting the clock back
+	/// never keeps a hit in the outbox longer than the policy allows. Empty: the wall clock.
+	std::function<std::chrono::system_clock::time_point()> retention_now;
 
 	/// "host:port": what a policy recipient's `broker` must equal.
 	[[nodiscard]] std::string broker() const { return host + ":" + std::to_string(port); }
@@ -110,6 +115,10 @@ private:
 	void run();
 	bool connect_once();
 	void send_pending();
+	[[nodiscard]] std::chrono::system_clock::time_point retention_now() const
+	{
+		return config_.retention_now ? config_.retention_now() : std::chrono::system_clock::now();
+	}
 	void send_status(bool online);
 	[[nodiscard]] std::string status_json(bool online) const;
 	void wake();
