@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Daemon assembly: read events → hot-list match → publish (hits) / keyed digest (non-hits).
-#include "parts.h"
-#if LETHED_ASSEMBLED
 #include "daemon.h"
 
 #include <sys/statvfs.h>
@@ -717,4 +715,3 @@ json Daemon::handle(const json &request, int fd)
 
 } // namespace lethe::daemon
 
-#endif // LETHED_ASSEMBLED

@@ -2,8 +2,6 @@
 // Daemon: assembles pipeline, policy, retention, hot lists, publishers, audit and the control socket.
 #pragma once
 
-#include "parts.h"
-#if LETHED_ASSEMBLED
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -102,4 +100,3 @@ private:
 
 } // namespace lethe::daemon
 
-#endif // LETHED_ASSEMBLED

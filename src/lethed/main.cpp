@@ -10,10 +10,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "parts.h"
-#if LETHED_ASSEMBLED
 #include "daemon.h"
-#endif
 #include "lethe/common/log.h"
 #include "lethe/config/config.h"
 #include "notify.h"
@@ -50,13 +47,6 @@ int run(const std::string &config_path, bool exit_when_done)
 	}
 	if (!std::getenv("LETHE_LOG_LEVELS"))
 		(void)lethe::log::set_levels(cfg->log.levels);
-#if !LETHED_ASSEMBLED
-	(void)exit_when_done;
-	std::fprintf(stderr, "lethed: this tree lacks parts of the pipeline (retention, audit, hot "
-			     "lists or publisher; see src/lethed/parts.h)\n");
-	return 1;
-#else
-
 	auto daemon = lethe::daemon::Daemon::create(std::move(cfg).value());
 	if (!daemon) {
 		LOG(Daemon, Fatal) << "cannot start: " << daemon.error().message;
@@ -102,7 +92,6 @@ int run(const std::string &config_path, bool exit_when_done)
 	daemon->reset();
 	LOG(Daemon, Info) << "stopped";
 	return rc;
-#endif
 }
 
 } // namespace

@@ -20,7 +20,6 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "lethe/capture/synthetic.h"
-#include "lethed/parts.h"
 #include "support/mosquitto_fixture.h"
 #include "support/temp_dir.h"
 
@@ -236,16 +235,6 @@ json control(const Device &d, const std::string &args, int *status = nullptr)
 	return j;
 }
 
-/// The daemon and the hot-list tools it needs are in this tree (parts land separately).
-bool assembled()
-{
-	return LETHED_ASSEMBLED && run_command(kCli + " hotlist --help >/dev/null 2>&1").status == 0;
-}
-
-#define REQUIRE_ASSEMBLED()                                                               \
-	if (!assembled())                                                                  \
-	GTEST_SKIP() << "lethed is not fully assembled in this tree (see src/lethed/parts.h)"
-
 bool wait_for(const std::function<bool()> &pred, std::chrono::seconds timeout)
 {
 	const auto end = std::chrono::steady_clock::now() + timeout;
@@ -259,7 +248,6 @@ bool wait_for(const std::function<bool()> &pred, std::chrono::seconds timeout)
 
 TEST(Lethed, EndToEndHitsArriveNonHitsDoNotOneEventPerVehicle)
 {
-	REQUIRE_ASSEMBLED();
 	lethe::test::MosquittoBroker broker;
 	ASSERT_TRUE(broker.start()) << broker.log_text();
 	lethe::test::MqttSubscriber sub(broker, "lethe/#");
@@ -328,7 +316,6 @@ TEST(Lethed, EndToEndHitsArriveNonHitsDoNotOneEventPerVehicle)
 
 TEST(Lethed, ControlSocketReloadAndCleanShutdown)
 {
-	REQUIRE_ASSEMBLED();
 	lethe::test::MosquittoBroker broker;
 	ASSERT_TRUE(broker.start()) << broker.log_text();
 	lethe::test::MqttSubscriber sub(broker, kTopic);
@@ -402,7 +389,6 @@ TEST(Lethed, ControlSocketReloadAndCleanShutdown)
 
 TEST(Lethed, NotifiesReadyAndFeedsWatchdogOnlyWhileFramesFlow)
 {
-	REQUIRE_ASSEMBLED();
 	lethe::test::MosquittoBroker broker;
 	ASSERT_TRUE(broker.start());
 	Device d(broker);
