@@ -59,6 +59,7 @@ json entry_to_json(const AuditEntry &e)
 	opt("purpose", e.purpose);
 	opt("case", e.case_number);
 	opt("recipient", e.recipient);
+	opt("event", e.event);
 	opt("reason", e.reason);
 	opt("policy", e.policy_hash);
 	if (e.target.kind() != AuditTarget::Kind::None)
@@ -66,6 +67,8 @@ json entry_to_json(const AuditEntry &e)
 			       {"value", e.target.value()}};
 	if (e.result_count)
 		j["results"] = *e.result_count;
+	if (e.uid)
+		j["uid"] = *e.uid;
 	if (!e.counts.empty())
 		j["counts"] = e.counts;
 	return j;
@@ -77,7 +80,7 @@ Result<AuditEntry> parse_entry(const json &j)
 		return bad("entry is not an object");
 	auto st = only_keys(j, {"kind", "seq", "prev", "hash", "time", "action", "outcome",
 				"actor", "role", "org", "target", "purpose", "case", "results",
-				"recipient", "reason", "policy", "counts"});
+				"recipient", "reason", "policy", "counts", "uid", "event"});
 	if (!st)
 		return st.error();
 	AuditEntry e;
@@ -103,6 +106,7 @@ Result<AuditEntry> parse_entry(const json &j)
 	    !get_string(j, "purpose", e.purpose, false) ||
 	    !get_string(j, "case", e.case_number, false) ||
 	    !get_string(j, "recipient", e.recipient, false) ||
+	    !get_string(j, "event", e.event, false) ||
 	    !get_string(j, "reason", e.reason, false) ||
 	    !get_string(j, "policy", e.policy_hash, false))
 		return bad("a text field has the wrong type");
@@ -126,6 +130,11 @@ Result<AuditEntry> parse_entry(const json &j)
 		if (!j["results"].is_number_integer())
 			return bad("invalid 'results'");
 		e.result_count = j["results"].get<std::int64_t>();
+	}
+	if (j.contains("uid")) {
+		if (!j["uid"].is_number_integer())
+			return bad("invalid 'uid'");
+		e.uid = j["uid"].get<std::int64_t>();
 	}
 	if (j.contains("counts")) {
 		if (!j["counts"].is_object())

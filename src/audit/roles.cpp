@@ -397,6 +397,8 @@ Result<Role> Authorizer::authorize(const Principal &who, const AccessRequest &re
 
 	AuditEntry e;
 	e.actor = who.user;
+	if (who.uid != static_cast<uid_t>(-1))
+		e.uid = static_cast<std::int64_t>(who.uid);
 	e.role = granted ? std::string(role_name(*granted)) : join_roles(who.roles);
 	e.organisation = who.organisation;
 	e.action = std::string(action_name(request.action));
@@ -427,6 +429,8 @@ Status Authorizer::record(const Principal &who, Role role, const AccessRequest &
 {
 	AuditEntry e;
 	e.actor = who.user;
+	if (who.uid != static_cast<uid_t>(-1))
+		e.uid = static_cast<std::int64_t>(who.uid);
 	e.role = std::string(role_name(role));
 	e.organisation = who.organisation;
 	e.action = std::string(action_name(request.action));

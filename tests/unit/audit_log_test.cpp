@@ -90,6 +90,10 @@ protected:
 				e.case_number = "2026-" + std::to_string(100 + i);
 				e.result_count = i;
 				e.recipient = i % 3 == 1 ? "fusion-center" : "";
+				if (i % 3 == 1)
+					e.event = "6f1c2a9e-4b7d-4c1a-9e2f-00000000000" + std::to_string(i);
+				if (i % 2 == 0)
+					e.uid = 1000 + i;
 				e.outcome = i == 4 ? Outcome::Refused : Outcome::Success;
 				e.policy_hash = std::string(64, 'f');
 				if (i % 3 == 2)
@@ -415,6 +419,35 @@ TEST(AuditLog, DigestTargetsMustBeHex)
 	EXPECT_FALSE((*log)->append(E("")));
 	EXPECT_TRUE((*log)->append(E("query", {}, AuditTarget::digest(std::string(64, 'c')))));
 	EXPECT_EQ(read_file(AuditLog::log_path(dir.path())).find("AB12CDE"), std::string::npos);
+}
+
+TEST(AuditLog, UidAndEventAreStoredAndReadBack)
+{
+	TempDir dir;
+	AuditLogOptions opts;
+	opts.state_dir = dir.path();
+	auto log = AuditLog::open(opts);
+	ASSERT_TRUE(log);
+	AuditEntry e = E("publish", "lethed", AuditTarget::hit_plate("7ABC123"));
+	e.uid = 998;
+	e.event = "0b5d7c7e-8d0e-4a54-a5f4-3c2f1d6e9a10";
+	ASSERT_TRUE((*log)->append(e));
+	ASSERT_TRUE((*log)->append(E("status", "tech")));
+	auto recs = (*log)->read(TimePoint{}, Clock::now() + std::chrono::hours(1));
+	ASSERT_TRUE(recs);
+	ASSERT_EQ(recs->size(), 2u);
+	EXPECT_EQ((*recs)[0].entry.uid, 998);
+	EXPECT_EQ((*recs)[0].entry.event, e.event);
+	EXPECT_FALSE((*recs)[1].entry.uid.has_value());
+	EXPECT_TRUE((*recs)[1].entry.event.empty());
+	EXPECT_TRUE((*log)->verify().ok());
+	// A uid that is not an integer is not a valid record.
+	std::string text = read_file(AuditLog::log_path(dir.path()));
+	const auto at = text.find("\"uid\":998");
+	ASSERT_NE(at, std::string::npos);
+	text.replace(at, 11, "\"uid\":\"998\"");
+	const auto report = verify_log_text(text, (*log)->identity().public_pem(), {});
+	EXPECT_FALSE(report.ok());
 }
 
 TEST(AuditLog, LogDeletedButHeadKeptIsReported)

@@ -38,6 +38,7 @@ using TimePoint = Clock::time_point;
 struct AuditEntry {
 	TimePoint time{};            ///< UTC; set by the log at append (ms precision)
 	std::string actor;           ///< unix user name, or "lethed" for the daemon itself
+	std::optional<std::int64_t> uid; ///< the actor's unix uid (SO_PEERCRED / getuid)
 	std::string role;            ///< role_name() of the role that acted (or was refused)
 	std::string organisation;    ///< agency the actor acts for
 	std::string action;          ///< dotted name, e.g. "query.retro_hit", "policy.install"
@@ -46,6 +47,7 @@ struct AuditEntry {
 	std::string case_number;     ///< case/incident number
 	std::optional<std::int64_t> result_count; ///< records returned / published / purged
 	std::string recipient;       ///< who received data (publish, export)
+	std::string event;           ///< event id of a published hit (as in the MQTT event)
 	Outcome outcome = Outcome::Success;
 	std::string reason;          ///< why refused/failed (never plate text)
 	std::string policy_hash;     ///< hash of the policy in force ("" = built-in strictest)
