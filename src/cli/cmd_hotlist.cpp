@@ -134,11 +134,20 @@ int verify(const std::string &trust, const std::string &file)
 	return kExitOk;
 }
 
-int install(const std::string &trust, const std::string &state, const std::string &file)
+int install(const std::string &trust, const std::string &state, const std::string &config,
+	    const std::string &file)
 {
-	auto v = verified("install", trust, file);
-	if (!v)
+	// On the device's state directory only a privacy officer installs hot lists.
+	const auto target = audit::AuditTarget::object(fs::path(file).filename().string());
+	if (!authorize_local_change(state, config, trust, audit::Action::HotlistInstall, target,
+				    "hotlist install"))
 		return kExitFailure;
+	auto v = verified("install", trust, file);
+	if (!v) {
+		record_local(state, "hotlist.install", target, audit::Outcome::Refused,
+			     "bundle refused (unreadable, bad signature or untrusted key)", {}, config);
+		return kExitFailure;
+	}
 	const auto now = std::chrono::system_clock::now();
 	const auto eff = policy::load_effective(state, trust, now);
 	if (eff.fallback)
@@ -158,16 +167,14 @@ int install(const std::string &trust, const std::string &state, const std::strin
 							      : "invalid-payload";
 		std::fprintf(stderr, "lethe hotlist install: %s: refused (%s): %s (nothing changed)\n",
 			     file.c_str(), why, il.error().message.c_str());
-		record_local(state, "hotlist.install",
-			     audit::AuditTarget::object(std::filesystem::path(file).filename().string()),
-			     audit::Outcome::Refused, std::string("refused (") + why + ")",
-			     eff.policy.hash);
+		record_local(state, "hotlist.install", target, audit::Outcome::Refused,
+			     std::string("refused (") + why + ")", eff.policy.hash, config);
 		return kExitFailure;
 	}
 	record_local(state, "hotlist.install",
 		     audit::AuditTarget::object(il->info.id + " v" +
 						std::to_string(il->info.version)),
-		     audit::Outcome::Success, {}, eff.policy.hash);
+		     audit::Outcome::Success, {}, eff.policy.hash, config);
 	std::printf("installed hot list %s v%llu: %zu entries, compiled to keyed digests (list key "
 		    "%s); the plaintext list is not kept\n",
 		    il->info.id.c_str(), static_cast<unsigned long long>(il->info.version),
@@ -256,6 +263,7 @@ int run_hotlist(int argc, char **argv)
 	app.require_subcommand(1);
 	std::string trust = env_or("LETHE_TRUST_DIR", "/etc/lethe/trust");
 	std::string state = env_or("LETHE_STATE_DIR", "/var/lib/lethe");
+	std::string config = default_config_path();
 
 	std::string key, out, csv, id, generated;
 	std::uint64_t version = 0;
@@ -283,6 +291,9 @@ int run_hotlist(int argc, char **argv)
 		->capture_default_str();
 	in->add_option("--state-dir", state, "Device state directory (env LETHE_STATE_DIR)")
 		->capture_default_str();
+	in->add_option("--config", config, "Configuration naming the device's state directory and "
+					   "[roles] (env LETHE_CONFIG)")
+		->capture_default_str();
 	in->add_option("BUNDLE", bundle, "Signed hot-list bundle")->required();
 
 	bool json = false;
@@ -303,7 +314,7 @@ int run_hotlist(int argc, char **argv)
 	if (vf->parsed())
 		return verify(trust, bundle);
 	if (in->parsed())
-		return install(trust, state, bundle);
+		return install(trust, state, config, bundle);
 	if (sh->parsed())
 		return show(trust, state, json);
 	return kExitUsage;

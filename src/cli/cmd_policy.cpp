@@ -181,12 +181,20 @@ int verify(const std::string &trust, const std::string &file)
 	return kExitOk;
 }
 
-int install(const std::string &trust, const std::string &state, const std::string &file)
+int install(const std::string &trust, const std::string &state, const std::string &config,
+	    const std::string &file)
 {
+	// On the device's state directory only a privacy officer installs policies.
+	const auto target = audit::AuditTarget::object(fs::path(file).filename().string());
+	if (!authorize_local_change(state, config, trust, audit::Action::PolicyInstall, target,
+				    "policy install"))
+		return kExitFailure;
 	auto text = fsutil::read_file(file, kMaxBundleFile);
 	if (!text) {
 		std::fprintf(stderr, "lethe policy install: refused (io): %s\n",
 			     text.error().message.c_str());
+		record_local(state, "policy.install", target, audit::Outcome::Refused,
+			     "bundle unreadable", {}, config);
 		return kExitFailure;
 	}
 	auto store = PolicyStore::create(state);
@@ -199,16 +207,15 @@ int install(const std::string &trust, const std::string &state, const std::strin
 	if (!p) {
 		std::fprintf(stderr, "lethe policy install: %s: %s (nothing changed)\n", file.c_str(),
 			     p.refusal().describe().c_str());
-		record_local(state, "policy.install",
-			     audit::AuditTarget::object(fs::path(file).filename().string()),
-			     audit::Outcome::Refused, p.refusal().describe(), {});
+		record_local(state, "policy.install", target, audit::Outcome::Refused,
+			     p.refusal().describe(), {}, config);
 		return kExitFailure;
 	}
 	std::printf("installed policy %s v%llu (bundle sha256 %s)\n", p->id.c_str(),
 		    static_cast<unsigned long long>(p->version), p->hash.c_str());
 	record_local(state, "policy.install",
 		     audit::AuditTarget::object(p->id + " v" + std::to_string(p->version)),
-		     audit::Outcome::Success, {}, p->hash);
+		     audit::Outcome::Success, {}, p->hash, config);
 	return kExitOk;
 }
 
@@ -274,6 +281,7 @@ int run_policy(int argc, char **argv)
 	app.require_subcommand(1);
 	std::string trust = env_or("LETHE_TRUST_DIR", "/etc/lethe/trust");
 	std::string state = env_or("LETHE_STATE_DIR", "/var/lib/lethe");
+	std::string config = default_config_path();
 
 	std::string prefix;
 	auto *kg = app.add_subcommand("keygen", "Create an officer key pair: PREFIX.key (0600) and "
@@ -298,6 +306,8 @@ int run_policy(int argc, char **argv)
 	in->add_option("--trust", trust, "Directory of trusted officers' .pub files (env "
 					 "LETHE_TRUST_DIR)")->capture_default_str();
 	in->add_option("--state-dir", state, "Device state directory (env LETHE_STATE_DIR)")->capture_default_str();
+	in->add_option("--config", config, "Configuration naming the device's state directory and "
+					   "[roles] (env LETHE_CONFIG)")->capture_default_str();
 	in->add_option("BUNDLE", bundle, "Signed policy bundle")->required();
 
 	bool json = false;
@@ -319,7 +329,7 @@ int run_policy(int argc, char **argv)
 	if (vf->parsed())
 		return verify(trust, bundle);
 	if (in->parsed())
-		return install(trust, state, bundle);
+		return install(trust, state, config, bundle);
 	if (sh->parsed())
 		return show(trust, state, json);
 	return kExitUsage;

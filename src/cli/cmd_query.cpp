@@ -105,11 +105,15 @@ int run_query(int argc, char **argv)
 	if (as_json) {
 		nlohmann::json out = nlohmann::json::array();
 		for (const auto &r : *rows)
-			out.push_back({{"camera", r.camera}, {"seen", audit::format_time(r.seen)}});
+			out.push_back({{"camera", r.camera},
+				       {"seen", audit::format_time(r.seen)},
+				       {"match", r.match}});
 		std::printf("%s\n", out.dump(2).c_str());
 	} else {
 		for (const auto &r : *rows)
-			std::printf("%s  %s\n", audit::format_time(r.seen).c_str(), r.camera.c_str());
+			std::printf("%s  %s%s\n", audit::format_time(r.seen).c_str(), r.camera.c_str(),
+				    r.match == "exact" ? ""
+						       : "  (read with one character missing: verify)");
 		std::printf("%zu sighting(s)\n", rows->size());
 	}
 	return kExitOk;

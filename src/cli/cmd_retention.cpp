@@ -60,6 +60,11 @@ int run_report(const std::string &state_dir, const std::string &trust_dir, bool 
 	}
 	add_policies(*report, state_dir, trust_dir);
 	if (sign) {
+		// Speaking for the device: on its state directory only a privacy officer may.
+		if (!authorize_local_change(state_dir, default_config_path(), trust_dir,
+					    audit::Action::RetentionReport,
+					    audit::AuditTarget::object("signed"), "retention report"))
+			return kExitFailure;
 		// The device signs the JSON report (docs/audit.md, "Signed documents"); check it off
 		// the device with `lethe audit verify-report --trust-device device.pub FILE`.
 		auto id = audit::DeviceIdentity::load_or_create(state_dir);

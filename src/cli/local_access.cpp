@@ -2,10 +2,16 @@
 // Local access for CLI commands: caller's roles, the audit log, the policy in force.
 #include "cli/local_access.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
+#include <toml++/toml.h>
+
+#include "lethe/config/config.h"
 #include "lethe/policy/store.h"
+#include "lethe/common/crypto.h"
+#include "lethe/retention/digest.h"
 #include "lethe/retention/retention.h"
 
 namespace lethe::cli {
@@ -46,12 +52,40 @@ Result<std::vector<SightingRow>> find_sightings(const std::filesystem::path &sta
 	auto store = retention::Retention::create(cfg, policy);
 	if (!store)
 		return store.error();
-	auto found = (*store)->find_digest(plate, since);
-	if (!found)
-		return found.error();
 	std::vector<SightingRow> rows;
-	for (const auto &s : *found)
-		rows.push_back({s.camera, s.seen});
+	auto find = [&](std::string_view text, const char *match) -> Status {
+		auto found = (*store)->find_digest(text, since);
+		if (!found)
+			return found.error();
+		for (const auto &s : *found)
+			rows.push_back({s.camera, s.seen, match});
+		return {};
+	};
+	if (Status st = find(plate, "exact"); !st)
+		return st.error();
+	if (policy.hotlist.max_edit_distance >= 1) {
+		// Each one-character deletion (ASCII positions only; at least 4 characters left).
+		const crypto::SecretBytes norm = retention::normalise_plate(plate);
+		std::vector<std::string> variants;
+		variants.reserve(norm.size()); // no reallocation: no unwiped copies
+		if (norm.size() >= 5)
+			for (std::size_t i = 0; i < norm.size(); ++i)
+				if (norm[i] < 0x80) {
+					variants.emplace_back(norm.begin(), norm.end());
+					variants.back().erase(i, 1);
+				}
+		Status st;
+		for (std::size_t i = 0; i < variants.size() && st; ++i)
+			if (std::find(variants.begin(), variants.begin() + static_cast<long>(i),
+				      variants[i]) == variants.begin() + static_cast<long>(i))
+				st = find(variants[i], "missing_char");
+		for (auto &v : variants)
+			crypto::wipe(v);
+		if (!st)
+			return st.error();
+	}
+	std::sort(rows.begin(), rows.end(),
+		  [](const SightingRow &a, const SightingRow &b) { return a.seen < b.seen; });
 	return rows;
 }
 
@@ -96,11 +130,61 @@ Result<std::unique_ptr<LocalAccess>> LocalAccess::open(const std::filesystem::pa
 	return access;
 }
 
+bool is_device_state_dir(const std::filesystem::path &state_dir,
+			 const std::filesystem::path &config)
+{
+	namespace fs = std::filesystem;
+	std::string device_state = config::Device{}.state_dir;
+	std::error_code ec;
+	if (fs::exists(config, ec)) {
+		try {
+			const toml::table doc = toml::parse_file(config.string());
+			if (const auto *v = doc.at_path("device.state_dir").as_string())
+				device_state = v->get();
+		} catch (const toml::parse_error &) {
+			return true; // cannot tell: treat it as the device's
+		}
+	} else if (ec) {
+		return true;
+	}
+	auto canonical = [](const fs::path &p) {
+		std::error_code e;
+		auto c = fs::weakly_canonical(fs::absolute(p, e), e);
+		return e ? fs::absolute(p).lexically_normal() : c;
+	};
+	return canonical(state_dir) == canonical(device_state);
+}
+
+bool authorize_local_change(const std::filesystem::path &state_dir,
+			    const std::filesystem::path &config,
+			    const std::filesystem::path &trust_dir, audit::Action action,
+			    const audit::AuditTarget &target, const char *command)
+{
+	if (!is_device_state_dir(state_dir, config))
+		return true;
+	auto access = LocalAccess::open(state_dir, config, trust_dir);
+	if (!access) {
+		std::fprintf(stderr, "lethe %s: refused: cannot check the caller's role: %s\n", command,
+			     access.error().message.c_str());
+		return false;
+	}
+	audit::AccessRequest req;
+	req.action = action;
+	req.target = target;
+	auto role = (*access)->authorizer->authorize((*access)->who, req, (*access)->policy);
+	if (!role) {
+		std::fprintf(stderr, "lethe %s: refused: %s (nothing changed)\n", command,
+			     role.error().message.c_str());
+		return false;
+	}
+	return true;
+}
+
 void record_local(const std::filesystem::path &state_dir, std::string_view action,
 		  const audit::AuditTarget &target, audit::Outcome outcome, std::string reason,
-		  std::string policy_hash)
+		  std::string policy_hash, const std::filesystem::path &config)
 {
-	auto map = audit::RoleMap::load(default_config_path());
+	auto map = audit::RoleMap::load(config);
 	const auto who = audit::local_principal(map ? *map : audit::RoleMap{});
 	audit::AuditLogOptions opts;
 	opts.state_dir = state_dir;
@@ -112,6 +196,7 @@ void record_local(const std::filesystem::path &state_dir, std::string_view actio
 	}
 	audit::AuditEntry e;
 	e.actor = who.user;
+	e.uid = static_cast<std::int64_t>(who.uid);
 	for (auto r : who.roles)
 		e.role += (e.role.empty() ? "" : ",") + std::string(audit::role_name(r));
 	if (e.role.empty())

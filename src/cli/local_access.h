@@ -44,18 +44,40 @@ struct LocalAccess {
 [[nodiscard]] policy::Policy policy_in_force(const std::filesystem::path &state_dir,
 					     const std::filesystem::path &trust_dir);
 
-/// Record an action taken by a local CLI path that the file permissions on the state directory
-/// authorise (policy and hot-list installs run by root or the lethe user): actor and roles
-/// from the caller's credentials and the [roles] map of default_config_path(). Never fatal: a
-/// failure to record is reported on stderr.
+/// Is state_dir the device's state directory: the `[device] state_dir` of the configuration
+/// file `config` (/var/lib/lethe if the file does not set it or does not exist)? Paths are
+/// compared after resolving symbolic links. A configuration that exists but cannot be read
+/// or parsed counts as naming state_dir (fail closed).
+[[nodiscard]] bool is_device_state_dir(const std::filesystem::path &state_dir,
+				       const std::filesystem::path &config);
+
+/// Gate for local commands that change the device's state or speak for it (policy install,
+/// hot-list install, signed retention report). On the device's state directory
+/// (is_device_state_dir) the caller must hold a role that may `action` (docs/audit.md); a
+/// refusal is printed with `command` and recorded in the audit log, and false is returned.
+/// On any other directory (staging an image, tests) no role is checked. Either way the caller
+/// records what it then does with record_local().
+[[nodiscard]] bool authorize_local_change(const std::filesystem::path &state_dir,
+					  const std::filesystem::path &config,
+					  const std::filesystem::path &trust_dir,
+					  audit::Action action, const audit::AuditTarget &target,
+					  const char *command);
+
+/// Record an action taken by a local CLI path on a state directory: actor, uid and roles from
+/// the caller's credentials and the [roles] map of `config`. Never fatal: a failure to record
+/// is reported on stderr.
 void record_local(const std::filesystem::path &state_dir, std::string_view action,
 		  const audit::AuditTarget &target, audit::Outcome outcome, std::string reason,
-		  std::string policy_hash);
+		  std::string policy_hash,
+		  const std::filesystem::path &config = default_config_path());
 
 /// Where and when a plate was seen (a retro-hit answer).
 struct SightingRow {
 	std::string camera;
 	audit::TimePoint seen{};
+	/// "exact", or "missing_char": the device read the plate with one character missing
+	/// (the hot-list tolerance of the policy, applied after the fact; verify before acting).
+	std::string match = "exact";
 };
 /// A stored hit record.
 struct HitRow {
@@ -65,7 +87,10 @@ struct HitRow {
 };
 
 /// Retro-hit lookup in the retention store (retention::Retention::find_digest; key store in
-/// file mode: with keys in RAM only the daemon can answer).
+/// file mode: with keys in RAM only the daemon can answer). A retro-hit is a hot-list match
+/// after the fact, with the hot-list tolerance of the policy: if it allows an edit distance of
+/// 1, reads of the plate with one character missing (what the matcher accepts for a hit) are
+/// found too, marked "missing_char". Sorted by time.
 [[nodiscard]] Result<std::vector<SightingRow>>
 find_sightings(const std::filesystem::path &state_dir, const policy::Policy &policy,
 	       std::string_view plate, audit::TimePoint since);
