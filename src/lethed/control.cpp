@@ -36,7 +36,7 @@ bool write_all(int fd, const std::string &s)
 } // namespace
 
 Result<std::unique_ptr<ControlServer>> ControlServer::create(const std::filesystem::path &path,
-							     Handler handler)
+							     Handler handler, Rejected rejected)
 {
 	sockaddr_un addr{};
 	addr.sun_family = AF_UNIX;
@@ -60,7 +60,8 @@ Result<std::unique_ptr<ControlServer>> ControlServer::create(const std::filesyst
 		::close(fd);
 		return make_error(-errno, "eventfd failed");
 	}
-	return std::unique_ptr<ControlServer>(new ControlServer(path, fd, wake, std::move(handler)));
+	return std::unique_ptr<ControlServer>(
+		new ControlServer(path, fd, wake, std::move(handler), std::move(rejected)));
 }
 
 ControlServer::~ControlServer()
@@ -129,16 +130,23 @@ void ControlServer::serve(int client)
 		line.append(buf, static_cast<std::size_t>(n));
 	}
 	nlohmann::json reply;
+	std::string rejected;
 	if (line.size() > kMaxRequest) {
-		reply = {{"ok", false}, {"code", "usage"}, {"error", "request too large"}};
+		rejected = "request too large";
+	} else if (line.empty()) {
+		rejected = "no request";
 	} else {
 		auto request = nlohmann::json::parse(line.substr(0, line.find('\n')), nullptr, false);
 		if (request.is_discarded() || !request.is_object() || !request.contains("command") ||
 		    !request["command"].is_string())
-			reply = {{"ok", false}, {"code", "usage"},
-				 {"error", "expected one JSON object with a \"command\" string"}};
+			rejected = "expected one JSON object with a \"command\" string";
 		else
 			reply = handler_(request, client);
+	}
+	if (!rejected.empty()) {
+		if (rejected_)
+			rejected_(client, rejected); // before the reply: recorded when the client reads it
+		reply = {{"ok", false}, {"code", "usage"}, {"error", rejected}};
 	}
 	(void)write_all(client, reply.dump() + "\n");
 }

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -65,7 +66,8 @@ Result<std::unique_ptr<Daemon>> Daemon::create(config::Config config)
 		return s.error();
 	auto control = ControlServer::create(
 		d->config_.control_socket(),
-		[raw = d.get()](const json &request, int fd) { return raw->handle(request, fd); });
+		[raw = d.get()](const json &request, int fd) { return raw->handle(request, fd); },
+		[raw = d.get()](int fd, const std::string &reason) { raw->rejected(fd, reason); });
 	if (!control)
 		return control.error();
 	d->control_ = std::move(control).value();
@@ -89,7 +91,8 @@ Status Daemon::open_stores()
 	if (!log)
 		return make_error(log.error().code, "audit log: " + log.error().message);
 	audit_ = std::move(log).value();
-	authorizer_ = std::make_unique<audit::Authorizer>(role_map(config_), *audit_);
+	authorizer_ = std::make_shared<audit::Authorizer>(role_map(config_), *audit_);
+	record("daemon.start", audit::Outcome::Success, audit::AuditTarget::object(config_.device.id));
 
 	load_policy();
 
@@ -100,6 +103,7 @@ Status Daemon::open_stores()
 	if (!ret)
 		return make_error(ret.error().code, "retention store: " + ret.error().message);
 	retention_ = std::move(ret).value();
+	record_purge(retention_->startup_purge(), "start-up");
 
 	auto hl = hotlist::HotlistStore::open(state);
 	if (!hl)
@@ -121,6 +125,7 @@ Status Daemon::open_publishers()
 	for (const auto &b : config_.brokers) {
 		Broker broker;
 		broker.name = b.name;
+		broker.topic = b.hit_topic;
 		auto ob = publish::Outbox::open(state / ("outbox-" + b.name + ".db"), *outbox_keys_);
 		if (!ob)
 			return make_error(ob.error().code, "outbox " + b.name + ": " + ob.error().message);
@@ -142,6 +147,7 @@ Status Daemon::open_publishers()
 			pc.cert_file = b.tls->cert_file;
 			pc.key_file = b.tls->key_file;
 		}
+		broker.address = pc.broker();
 		auto pub = publish::Publisher::create(pc, *broker.outbox, policy);
 		if (!pub)
 			return make_error(pub.error().code, "broker " + b.name + ": " + pub.error().message);
@@ -165,13 +171,14 @@ Status Daemon::start()
 {
 	for (auto &b : brokers_)
 		b.publisher->start();
-	purger_ = retention::PurgeWorker::start(*retention_);
+	purger_ = retention::PurgeWorker::start(
+		*retention_, std::chrono::milliseconds{250},
+		[this](const Result<retention::PurgeResult> &r) { on_purge_cycle(r); });
 	{
 		std::lock_guard lock(pipeline_mutex_);
 		pipeline_->start();
 	}
 	control_->start();
-	record("daemon.start", audit::Outcome::Success, audit::AuditTarget::object(config_.device.id));
 	LOG(Daemon, Info) << "lethed " << LETHE_VERSION << " running as device " << config_.device.id;
 	return {};
 }
@@ -207,8 +214,47 @@ void Daemon::load_policy()
 				     << "): strictest mode — nothing retained, nothing published";
 	else
 		LOG(Policy, Info) << "policy in force: " << eff.policy.id << " v" << eff.policy.version;
-	std::lock_guard lock(policy_mutex_);
-	effective_ = std::move(eff);
+	// Audit: every installed bundle the daemon refuses, then what it applies.
+	std::vector<audit::AuditEntry> entries;
+	for (const auto &ip : eff.installed) {
+		if (!ip.problem)
+			continue;
+		audit::AuditEntry e;
+		e.action = "policy.load";
+		e.target = audit::AuditTarget::object(
+			(ip.id.empty() ? ip.file.filename().string() : ip.id) + " v" +
+			std::to_string(ip.version));
+		e.outcome = audit::Outcome::Refused;
+		e.reason = ip.problem->describe();
+		e.policy_hash = ip.hash;
+		entries.push_back(std::move(e));
+	}
+	{
+		audit::AuditEntry e;
+		e.action = "policy.load";
+		if (eff.fallback) {
+			e.target = audit::AuditTarget::object("strictest");
+			e.outcome = audit::Outcome::Failed;
+			e.reason = "no valid policy in force (" + eff.why +
+				   "): strictest mode, nothing retained or published";
+		} else {
+			std::string sources;
+			for (const auto &ip : eff.installed)
+				if (ip.in_force)
+					sources += (sources.empty() ? "" : ", ") + ip.id + " v" +
+						   std::to_string(ip.version);
+			e.target = audit::AuditTarget::object(sources.empty() ? eff.policy.id : sources);
+			e.outcome = audit::Outcome::Success;
+		}
+		e.policy_hash = eff.policy.hash;
+		entries.push_back(std::move(e));
+	}
+	{
+		std::lock_guard lock(policy_mutex_);
+		effective_ = std::move(eff);
+	}
+	for (auto &e : entries)
+		record(std::move(e));
 }
 
 policy::Policy Daemon::current_policy() const
@@ -220,40 +266,178 @@ policy::Policy Daemon::current_policy() const
 void Daemon::load_hotlists()
 {
 	auto all = hotlists_->load_all();
-	std::lock_guard lock(policy_mutex_);
+	std::vector<hotlist::InstalledList> lists;
+	{
+		std::lock_guard lock(policy_mutex_);
+		if (!all) {
+			// Keep matching against what was loaded before rather than against nothing.
+			hotlist_error_ = all.error().message;
+			LOG(Hotlist, Error) << "hot lists not (re)loaded: " << hotlist_error_;
+		} else {
+			hotlist_error_.clear();
+			matchers_ = std::make_shared<const std::vector<std::unique_ptr<hotlist::Matcher>>>(
+				std::move(all).value());
+			installed_lists_ = hotlists_->list();
+			lists = installed_lists_;
+			LOG(Hotlist, Info) << matchers_->size() << " hot list(s) loaded";
+		}
+	}
+	// Audit (outside the lock: record() reads the policy). Compiled lists hold digests only;
+	// errors name files and lines, never an entry.
 	if (!all) {
-		// Keep matching against what was loaded before rather than against nothing.
-		hotlist_error_ = all.error().message;
-		LOG(Hotlist, Error) << "hot lists not (re)loaded: " << hotlist_error_;
+		record("hotlist.load", audit::Outcome::Failed, audit::AuditTarget::object("hotlists"),
+		       "hot lists not (re)loaded, the previous ones stay in use: " +
+			       all.error().message);
 		return;
 	}
-	hotlist_error_.clear();
-	matchers_ = std::make_shared<const std::vector<std::unique_ptr<hotlist::Matcher>>>(
-		std::move(all).value());
-	installed_lists_ = hotlists_->list();
-	LOG(Hotlist, Info) << matchers_->size() << " hot list(s) loaded";
+	for (const auto &l : lists) {
+		audit::AuditEntry e;
+		e.action = "hotlist.load";
+		e.target = audit::AuditTarget::object(l.info.id + " v" + std::to_string(l.info.version));
+		e.result_count = static_cast<std::int64_t>(l.entries);
+		for (const auto &[category, n] : l.categories)
+			e.counts[category] = static_cast<std::int64_t>(n);
+		record(std::move(e));
+	}
 }
 
-void Daemon::record(const std::string &action, audit::Outcome outcome, audit::AuditTarget target,
-		    const std::string &recipient, std::optional<std::int64_t> count,
-		    const std::string &reason)
+void Daemon::record(audit::AuditEntry e)
 {
 	if (!audit_)
 		return;
-	audit::AuditEntry e;
 	e.actor = "lethed";
+	e.uid = static_cast<std::int64_t>(::getuid());
 	e.role = std::string(audit::role_name(audit::Role::System));
-	e.organisation = config_.roles.organisation;
+	{
+		std::lock_guard lock(config_mutex_);
+		e.organisation = config_.roles.organisation;
+	}
+	if (e.policy_hash.empty())
+		e.policy_hash = current_policy().hash;
+	const std::string action = e.action;
+	if (Status s = audit_->append(std::move(e)); !s) {
+		LOG(Audit, Error) << "audit entry " << action << " not written: " << s.error().message;
+	}
+}
+
+void Daemon::record(const std::string &action, audit::Outcome outcome, audit::AuditTarget target,
+		    const std::string &reason, std::optional<std::int64_t> count)
+{
+	audit::AuditEntry e;
 	e.action = action;
 	e.target = std::move(target);
-	e.recipient = recipient;
 	e.result_count = count;
 	e.outcome = outcome;
 	e.reason = reason;
-	e.policy_hash = current_policy().hash;
-	if (Status s = audit_->append(std::move(e)); !s) {
-		LOG(Audit, Error) << "audit append failed: " << s.error().message;
+	record(std::move(e));
+}
+
+void Daemon::record_purge(const retention::PurgeResult &r, const std::string &when)
+{
+	if (r.total()) {
+		audit::AuditEntry e;
+		e.action = "purge";
+		e.target = audit::AuditTarget::object("retention:" + when);
+		e.result_count = r.total();
+		for (retention::DataClass c : retention::kDataClasses)
+			e.counts[std::string(retention::class_name(c))] =
+				r.purged[static_cast<int>(c)];
+		if (!r.wal_truncated)
+			e.reason = "WAL not truncated yet (a reader is active): retried next cycle";
+		record(std::move(e));
 	}
+	if (r.keys_destroyed) {
+		audit::AuditEntry e;
+		e.action = "keys.destroy";
+		e.target = audit::AuditTarget::object("epoch-keys:" + when);
+		e.result_count = r.keys_destroyed;
+		e.counts["epoch_keys"] = r.keys_destroyed;
+		record(std::move(e));
+	}
+}
+
+void Daemon::on_purge_cycle(const Result<retention::PurgeResult> &r)
+{
+	if (!r) {
+		// Once per failing streak, not every 250 ms.
+		if (!purge_failing_)
+			record("purge", audit::Outcome::Failed, audit::AuditTarget::object("retention"),
+			       r.error().message);
+		purge_failing_ = true;
+	} else {
+		if (purge_failing_)
+			record("purge", audit::Outcome::Success, audit::AuditTarget::object("retention"),
+			       "purging works again");
+		purge_failing_ = false;
+		record_purge(*r, "deadline");
+	}
+	// Hits that expired in an outbox unsent (the publisher deletes them).
+	for (auto &b : brokers_) {
+		const std::uint64_t purged = b.publisher->stats().purged;
+		if (purged > b.outbox_purged) {
+			audit::AuditEntry e;
+			e.action = "purge";
+			e.target = audit::AuditTarget::object("outbox:" + b.name);
+			e.result_count = static_cast<std::int64_t>(purged - b.outbox_purged);
+			e.counts["outbox"] = *e.result_count;
+			e.reason = "expired unsent (outbox retention)";
+			record(std::move(e));
+			b.outbox_purged = purged;
+		}
+	}
+	if (!audit_)
+		return;
+	// Seal on time (seal_interval) even when nothing else is appended.
+	const auto mono = std::chrono::steady_clock::now();
+	if (mono - last_seal_check_ >= 5s) {
+		last_seal_check_ = mono;
+		if (Status s = audit_->tick(); !s) {
+			LOG(Audit, Error) << "audit log not sealed: " << s.error().message;
+		}
+	}
+	// Audit-log retention: the policy's, never below its minimum (AuditLog::purge), applied
+	// at least hourly, more often when the retention itself is short.
+	const auto now = std::chrono::system_clock::now();
+	if (now < next_audit_purge_)
+		return;
+	const policy::Policy policy = current_policy();
+	const auto keep = std::max(policy.retention.audit_log, policy.retention.audit_log_minimum);
+	next_audit_purge_ = now + std::clamp<std::chrono::system_clock::duration>(
+					  keep / 4, std::chrono::seconds{1}, std::chrono::hours{1});
+	auto purged = audit_->purge(policy, now);
+	if (!purged) {
+		LOG(Audit, Error) << "audit log retention not applied: " << purged.error().message;
+		if (!audit_purge_failing_)
+			record("audit.purge", audit::Outcome::Failed, audit::AuditTarget::object("audit.log"),
+			       purged.error().message);
+		audit_purge_failing_ = true;
+		return;
+	}
+	audit_purge_failing_ = false;
+	if (purged->purged) {
+		LOG(Audit, Info) << "audit log retention: " << purged->purged << " record(s) purged, "
+				 << purged->kept << " kept";
+	}
+}
+
+std::string Daemon::recipient_of(const std::string &broker_address, const std::string &topic,
+				 const policy::Policy &policy) const
+{
+	std::string name;
+	for (const auto &r : policy.recipients)
+		if (r.broker == broker_address &&
+		    std::find(r.topics.begin(), r.topics.end(), topic) != r.topics.end()) {
+			name = r.name;
+			break;
+		}
+	return (name.empty() ? std::string("no recipient") : name) + " (mqtt " + broker_address +
+	       " " + topic + ")";
+}
+
+std::shared_ptr<audit::Authorizer> Daemon::authorizer() const
+{
+	std::lock_guard lock(authz_mutex_);
+	return authorizer_;
 }
 
 void Daemon::on_event(track::ReadEvent &&event)
@@ -341,20 +525,34 @@ void Daemon::on_event(track::ReadEvent &&event)
 				   << ") camera " << ev.camera_id << " event " << ev.event_id;
 		bool published = false;
 		for (auto &b : brokers_) {
-			if (!h.publishable)
-				break;
+			// One entry per recipient: the hit's plate (a hit), the event id the
+			// recipient sees, who got it over which broker and topic.
+			audit::AuditEntry e;
+			e.action = "publish";
+			e.target = audit::AuditTarget::hit_plate(ev.plate);
+			e.event = ev.event_id;
+			e.recipient = recipient_of(b.address, b.topic, policy);
+			e.policy_hash = policy.hash;
+			if (!h.publishable) {
+				e.outcome = audit::Outcome::Refused;
+				e.result_count = 0;
+				e.reason = "stale hot list: the policy does not publish stale hits";
+				record(std::move(e));
+				continue;
+			}
 			Status s = b.publisher->publish(ev);
 			if (s) {
 				published = true;
-				record("publish", audit::Outcome::Success,
-				       audit::AuditTarget::hit_plate(ev.plate), b.name, 1);
+				e.outcome = audit::Outcome::Success;
+				e.result_count = 1;
 			} else {
 				LOG(Publish, Warning) << "hit " << ev.event_id << " not queued for "
 						      << b.name << ": " << s.error().message;
-				record("publish", audit::Outcome::Refused,
-				       audit::AuditTarget::hit_plate(ev.plate), b.name, 0,
-				       s.error().message);
+				e.outcome = audit::Outcome::Refused;
+				e.result_count = 0;
+				e.reason = s.error().message;
 			}
+			record(std::move(e));
 		}
 		if (!published)
 			++hits_unpublished_;
@@ -370,17 +568,32 @@ Status Daemon::reload()
 	if (!fresh) {
 		LOG(Config, Error) << "new configuration refused, keeping the running one:\n"
 				   << fresh.error().message;
-		record("config.reload", audit::Outcome::Failed,
-		       audit::AuditTarget::object(config_.path), {}, {}, "invalid configuration");
+		// The first line names file:line and the key; values are not copied.
+		const std::string &m = fresh.error().message;
+		record("config.change", audit::Outcome::Refused,
+		       audit::AuditTarget::object(config_.path),
+		       "invalid configuration, the running one stays: " +
+			       m.substr(0, std::min<std::size_t>(m.find('\n'), 200)));
 		return fresh.error();
 	}
 	config::Config next = std::move(fresh).value();
-	if (next.device.state_dir != config_.device.state_dir ||
-	    next.device.runtime_dir != config_.device.runtime_dir || next.device.id != config_.device.id ||
-	    next.device.key_mode != config_.device.key_mode || next.brokers != config_.brokers) {
+	std::string changed, deferred;
+	auto note = [](std::string &list, bool differs, const char *section) {
+		if (differs)
+			list += (list.empty() ? "" : ",") + std::string(section);
+	};
+	note(deferred, next.device != config_.device, "device");
+	note(deferred, next.brokers != config_.brokers, "broker");
+	if (!deferred.empty()) {
 		LOG(Config, Warning) << "device or broker settings changed: they take effect at the "
 					"next restart";
 	}
+	note(changed, next.cameras != config_.cameras, "camera");
+	note(changed, next.pipeline != config_.pipeline, "pipeline");
+	note(changed, next.reader != config_.reader, "reader");
+	note(changed, next.tracker != config_.tracker, "tracker");
+	note(changed, next.roles != config_.roles, "roles");
+	note(changed, next.log != config_.log, "log");
 	if (!std::getenv("LETHE_LOG_LEVELS"))
 		(void)log::set_levels(next.log.levels);
 
@@ -388,6 +601,8 @@ Status Daemon::reload()
 	const policy::Policy policy = current_policy();
 	if (Status s = retention_->set_policy(policy); !s) {
 		LOG(Retention, Error) << "policy not applied to retention: " << s.error().message;
+		record("policy.load", audit::Outcome::Failed, audit::AuditTarget::object("retention"),
+		       "policy not applied to retention: " + s.error().message);
 	}
 	for (auto &b : brokers_)
 		b.publisher->set_policy(policy);
@@ -415,6 +630,11 @@ Status Daemon::reload()
 		config_.brokers = brokers; // kept until restart (see above)
 		config_.device = device;
 	}
+	{
+		// New role map: requests from now on are decided by it.
+		std::lock_guard lock(authz_mutex_);
+		authorizer_ = std::make_shared<audit::Authorizer>(role_map(config_), *audit_);
+	}
 	if (rebuild) {
 		if (Status s = build_pipeline(); !s) {
 			LOG(Daemon, Error) << "pipeline not rebuilt: " << s.error().message;
@@ -423,7 +643,15 @@ Status Daemon::reload()
 		std::lock_guard lock(pipeline_mutex_);
 		pipeline_->start();
 	}
-	record("config.reload", audit::Outcome::Success, audit::AuditTarget::object(config_.path));
+	{
+		audit::AuditEntry e;
+		e.action = "config.change";
+		// What changed, by section: "FILE (changed: camera,roles; at restart: broker)".
+		e.target = audit::AuditTarget::object(
+			config_.path + " (changed: " + (changed.empty() ? std::string("nothing") : changed) +
+			(deferred.empty() ? std::string() : "; at restart: " + deferred) + ")");
+		record(std::move(e));
+	}
 	LOG(Daemon, Info) << "reloaded" << (rebuild ? " (pipeline rebuilt)" : "");
 	return {};
 }
@@ -632,6 +860,8 @@ json Daemon::camera_list_json() const
 
 json Daemon::snapshot_json(const json &request)
 {
+	if (request.contains("camera") && !request["camera"].is_string())
+		return error_reply("usage", "\"camera\" must be a string");
 	const std::string camera = request.value("camera", "");
 	Result<SnapshotResult> snap = make_error(-ENODEV, "no pipeline");
 	{
@@ -665,6 +895,44 @@ json Daemon::snapshot_json(const json &request)
 	return reply;
 }
 
+namespace {
+
+/// A command name from a request, copied into the log only if it looks like one ([a-z.],
+/// 1..32): a client could send anything, plate text included.
+std::string loggable_command(const std::string &name)
+{
+	const bool ok = !name.empty() && name.size() <= 32 &&
+			std::all_of(name.begin(), name.end(),
+				    [](char c) { return (c >= 'a' && c <= 'z') || c == '.'; });
+	return ok ? name : "?";
+}
+
+} // namespace
+
+void Daemon::rejected(int fd, const std::string &reason)
+{
+	const auto authz = authorizer();
+	auto who = authz->identify_peer(fd);
+	audit::AuditEntry e;
+	e.actor = who ? who->user : "unknown";
+	if (who && who->uid != static_cast<uid_t>(-1))
+		e.uid = static_cast<std::int64_t>(who->uid);
+	std::string roles;
+	if (who)
+		for (audit::Role r : who->roles)
+			roles += (roles.empty() ? "" : ",") + std::string(audit::role_name(r));
+	e.role = roles.empty() ? std::string(audit::role_name(audit::Role::None)) : roles;
+	e.organisation = authz->role_map().organisation;
+	e.action = "control";
+	e.target = audit::AuditTarget::object("control:session");
+	e.outcome = audit::Outcome::Refused;
+	e.reason = reason;
+	e.policy_hash = current_policy().hash;
+	if (Status s = audit_->append(std::move(e)); !s) {
+		LOG(Audit, Error) << "control session not recorded: " << s.error().message;
+	}
+}
+
 json Daemon::handle(const json &request, int fd)
 {
 	const std::string command = request["command"].get<std::string>();
@@ -675,19 +943,36 @@ json Daemon::handle(const json &request, int fd)
 		{"selftest", audit::Action::SelfTest},
 		{"reload", audit::Action::ConfigChange},
 	};
+	// Every session is recorded: who (SO_PEERCRED), which role, what, and how it ended.
+	const auto authz = authorizer();
 	const auto it = actions.find(command);
-	if (it == actions.end())
-		return error_reply("usage", "unknown command '" + command + "'");
-	auto who = authorizer_->identify_peer(fd);
-	if (!who)
+	if (it == actions.end()) {
+		const std::string why = "unknown command '" + loggable_command(command) + "'";
+		rejected(fd, why);
+		return error_reply("usage", why);
+	}
+	auto who = authz->identify_peer(fd);
+	if (!who) {
+		rejected(fd, "cannot identify the caller: " + who.error().message);
 		return error_reply("forbidden", "cannot identify the caller: " + who.error().message);
+	}
 	audit::AccessRequest req;
 	req.action = it->second;
-	req.target = audit::AuditTarget::object(command == "camera.snapshot"
-							 ? "camera:" + request.value("camera", std::string("*"))
-							 : "control:" + command);
+	// The camera asked for, in the log only if it is one of ours (the client's text could be
+	// anything).
+	std::string camera = "*";
+	if (request.contains("camera")) {
+		camera = "?";
+		std::lock_guard lock(config_mutex_);
+		for (const auto &c : config_.cameras)
+			if (request["camera"].is_string() &&
+			    request["camera"].get<std::string>() == c.source.camera_id)
+				camera = c.source.camera_id;
+	}
+	req.target = audit::AuditTarget::object(command == "camera.snapshot" ? "camera:" + camera
+									      : "control:" + command);
 	const policy::Policy policy = current_policy();
-	auto role = authorizer_->authorize(*who, req, policy);
+	auto role = authz->authorize(*who, req, policy);
 	if (!role)
 		return error_reply("forbidden", role.error().message);
 
@@ -705,11 +990,22 @@ json Daemon::handle(const json &request, int fd)
 		reply = s ? json{{"ok", true}} : error_reply("failed", s.error().message);
 	}
 	const bool ok = reply.value("ok", false);
-	(void)authorizer_->record(*who, *role, req, policy,
-				  ok ? audit::Outcome::Success : audit::Outcome::Failed,
-				  command == "camera.snapshot" ? std::optional<std::int64_t>(ok ? 1 : 0)
-							       : std::nullopt,
-				  nullptr, ok ? std::string() : reply.value("error", ""));
+	std::optional<audit::AuditTarget> target;
+	if (command == "camera.snapshot" && ok)
+		target = audit::AuditTarget::object("camera:" + reply.value("camera", std::string()));
+	if (Status s = authz->record(*who, *role, req, policy,
+				     ok ? audit::Outcome::Success : audit::Outcome::Failed,
+				     command == "camera.snapshot" ? std::optional<std::int64_t>(ok ? 1 : 0)
+								  : std::nullopt,
+				     target ? &*target : nullptr,
+				     ok ? std::string() : reply.value("error", ""));
+	    !s) {
+		// The action happened but left no trace: say so rather than answer as if all is well.
+		LOG(Audit, Error) << "control session not recorded: " << s.error().message;
+		if (command == "camera.snapshot")
+			return error_reply("failed", "the snapshot could not be recorded in the audit "
+						     "log: " + s.error().message);
+	}
 	return reply;
 }
 

@@ -59,9 +59,20 @@ private:
 	void load_policy();
 	void load_hotlists();
 	void on_event(track::ReadEvent &&event);
+	/// Append an entry by the daemon itself: actor lethed, role system, its uid, the
+	/// organisation and (unless set) the hash of the policy in force. Never fatal.
+	void record(audit::AuditEntry entry);
 	void record(const std::string &action, audit::Outcome outcome, audit::AuditTarget target,
-		    const std::string &recipient = {}, std::optional<std::int64_t> count = {},
-		    const std::string &reason = {});
+		    const std::string &reason = {}, std::optional<std::int64_t> count = {});
+	/// Purge worker thread, after each cycle: audit the batch, seal, apply audit retention.
+	void on_purge_cycle(const Result<retention::PurgeResult> &result);
+	void record_purge(const retention::PurgeResult &result, const std::string &when);
+	/// The policy recipient a broker's hit topic goes to: "NAME (mqtt HOST:PORT TOPIC)".
+	[[nodiscard]] std::string recipient_of(const std::string &broker_address,
+					       const std::string &topic,
+					       const policy::Policy &policy) const;
+	[[nodiscard]] std::shared_ptr<audit::Authorizer> authorizer() const;
+	void rejected(int fd, const std::string &reason);
 	nlohmann::json handle(const nlohmann::json &request, int fd);
 	nlohmann::json snapshot_json(const nlohmann::json &request);
 	nlohmann::json camera_list_json() const;
@@ -79,20 +90,29 @@ private:
 	std::string hotlist_error_;
 
 	std::unique_ptr<audit::AuditLog> audit_;
-	std::unique_ptr<audit::Authorizer> authorizer_;
+	mutable std::mutex authz_mutex_;               ///< authorizer_ is replaced on reload
+	std::shared_ptr<audit::Authorizer> authorizer_; ///< role map of the running config
 	std::unique_ptr<retention::Retention> retention_;
 	std::unique_ptr<retention::PurgeWorker> purger_;
 	std::unique_ptr<hotlist::HotlistStore> hotlists_;
 	std::unique_ptr<publish::KeyStoreOutboxKeys> outbox_keys_;
 	struct Broker {
 		std::string name;
+		std::string address; ///< host:port, as policy recipients name it
+		std::string topic;   ///< hit topic
 		std::unique_ptr<publish::Outbox> outbox;
 		std::unique_ptr<publish::Publisher> publisher;
+		std::uint64_t outbox_purged = 0; ///< expired entries already audited (purge thread)
 	};
 	std::vector<Broker> brokers_;
 	mutable std::mutex pipeline_mutex_; ///< guards pipeline_ replacement (reload)
 	std::unique_ptr<Pipeline> pipeline_;
 	std::unique_ptr<ControlServer> control_;
+
+	// Purge-thread state (on_purge_cycle).
+	std::chrono::steady_clock::time_point last_seal_check_{};
+	std::chrono::system_clock::time_point next_audit_purge_{};
+	bool purge_failing_ = false, audit_purge_failing_ = false;
 
 	std::atomic<bool> stopped_{false};
 	std::atomic<std::uint64_t> hits_{0}, nonhits_{0}, hits_unpublished_{0}, store_errors_{0};

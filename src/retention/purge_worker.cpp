@@ -9,9 +9,10 @@
 namespace lethe::retention {
 
 std::unique_ptr<PurgeWorker> PurgeWorker::start(Retention &retention,
-						std::chrono::milliseconds max_interval)
+						std::chrono::milliseconds max_interval,
+						Observer observer)
 {
-	std::unique_ptr<PurgeWorker> w(new PurgeWorker(retention, max_interval));
+	std::unique_ptr<PurgeWorker> w(new PurgeWorker(retention, max_interval, std::move(observer)));
 	w->thread_ = std::thread([p = w.get()] { p->run(); });
 	return w;
 }
@@ -52,6 +53,8 @@ void PurgeWorker::run()
 		} else {
 			purged_ += static_cast<std::uint64_t>(r->total());
 		}
+		if (observer_)
+			observer_(r);
 
 		auto wait = max_interval_;
 		auto next = r ? retention_.next_deadline() : std::nullopt;

@@ -193,6 +193,7 @@ Result<std::unique_ptr<Retention>> Retention::create(const Config &config_in,
 	auto purged = r->purge();
 	if (!purged)
 		return purged.error();
+	r->startup_purge_ = *purged;
 	if (purged->total() || purged->keys_destroyed) {
 		LOG(Retention, Info) << "start-up purge: " << purged->purged[0] << " digests, "
 				     << purged->purged[1] << " hit records, " << purged->purged[2]

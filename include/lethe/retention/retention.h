@@ -139,6 +139,8 @@ public:
 
 	/// Purge everything due; checkpoint(TRUNCATE) after deletions; destroy expired keys.
 	[[nodiscard]] Result<PurgeResult> purge();
+	/// What the start-up purge in create() removed (for the caller's audit trail).
+	[[nodiscard]] const PurgeResult &startup_purge() const { return startup_purge_; }
 	/// Earliest deadline of any stored record (for the worker's sleep), if any.
 	[[nodiscard]] std::optional<WallTime> next_deadline();
 
@@ -169,6 +171,7 @@ private:
 	bool checkpoint_pending_ = false;
 	std::int64_t not_stored_[3] = {0, 0, 0}; ///< reads dropped because retention is 0
 	std::int64_t plaintext_max_us_ = 0;       ///< longest a non-hit plate lived in this code
+	PurgeResult startup_purge_;
 };
 
 } // namespace lethe::retention
