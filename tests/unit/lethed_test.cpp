@@ -19,7 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
-#include "lethe/capture/synthetic.h"
+#include "support/lethed_fixture.h"
 #include "support/mosquitto_fixture.h"
 #include "support/temp_dir.h"
 
@@ -31,175 +31,15 @@ using lethe::test::run_command;
 using json = nlohmann::json;
 
 const std::string kCli = LETHE_CLI_PATH;
-const std::string kSamples = std::string(LETHE_TEST_DATA_DIR) + "/samples/";
-const std::string kTopic = "lethe/test/hits";
+const std::string kTopic = lethe::test::kLethedTopic;
 
 // The bundled samples: hits on the test hot list and non-hits that must never leave the device.
 const std::vector<std::string> kHitPlates = {"7ABC123", "PAG5219"};
 const std::vector<std::string> kNonHitPlates = {"KLM4829", "MXQ1601"};
 
-std::string sh(const std::string &cmd)
-{
-	auto r = run_command(cmd, true);
-	EXPECT_EQ(r.status, 0) << cmd << "\n" << r.output;
-	return r.output;
-}
-
-/// A device: state, trust and runtime directories, a signed policy and hot list, a config.
-struct Device {
-	lethe::test::TempDir dir;
-	fs::path state = dir / "state", trust = dir / "trust", run = dir / "run",
-		 config = dir / "lethed.toml", log = dir / "lethed.log";
-
-	explicit Device(const lethe::test::MosquittoBroker &broker)
-	{
-		fs::create_directories(state);
-		fs::create_directories(trust);
-		fs::permissions(state, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
-		sh(kCli + " policy keygen --out " + (dir / "officer").string());
-		fs::copy_file(dir / "officer.pub", trust / "officer.pub");
-		lethe::test::write_file(dir / "policy.toml", R"(id = "lethe-test"
-version = 1
-issuer = "test officer"
-jurisdiction = "TEST"
-not_before = 2025-01-01T00:00:00Z
-not_after = 2034-12-31T23:59:59Z
-retro_hit_queries = false
-[retention]
-nonhit_digest = "1h"
-hit_record = "1d"
-hit_image = "1d"
-outbox = "1d"
-audit_log = "30d"
-audit_log_minimum = "1d"
-key_rotation = "1h"
-[hotlist]
-max_age = "7d"
-publish_stale = false
-categories = ["stolen-vehicle", "amber-alert"]
-match_confusions = true
-max_edit_distance = 1
-[[recipients]]
-name = "test-dispatch"
-broker = ")" + broker.address() + R"("
-topics = [")" + kTopic + R"("]
-purpose = "test"
-public_agency = true
-)");
-		sh(kCli + " policy sign --key " + (dir / "officer.key").string() + " --out " +
-		   (dir / "policy.bundle").string() + " " + (dir / "policy.toml").string());
-		sh(kCli + " policy install --trust " + trust.string() + " --state-dir " + state.string() +
-		   " " + (dir / "policy.bundle").string());
-	}
-
-	void install_hotlist(const std::vector<std::string> &plates, int version)
-	{
-		std::string csv = "plate,region,list_id,category,reason,entered,expires,agency_ref\n";
-		for (const auto &p : plates)
-			csv += p + ",XX,test-list,stolen-vehicle,test record,2026-01-01,,T-" + p + "\n";
-		lethe::test::write_file(dir / "hotlist.csv", csv);
-		const auto bundle = (dir / ("hotlist-" + std::to_string(version) + ".bundle")).string();
-		sh(kCli + " hotlist sign --key " + (dir / "officer.key").string() + " --out " + bundle +
-		   " --id test-list --version " + std::to_string(version) + " " +
-		   (dir / "hotlist.csv").string());
-		sh(kCli + " hotlist install --trust " + trust.string() + " --state-dir " +
-		   state.string() + " " + bundle);
-	}
-
-	void write_config(const lethe::test::MosquittoBroker &broker, const fs::path &replay,
-			  const std::string &camera_extra = {}, const std::string &tracker_extra = {})
-	{
-		lethe::test::write_file(config, "[device]\nid = \"test-dev\"\nstate_dir = \"" +
-							state.string() + "\"\ntrust_dir = \"" +
-							trust.string() + "\"\nruntime_dir = \"" +
-							run.string() +
-							"\"\n[log]\nlevels = \"*:Info\"\n"
-							"[pipeline]\nworkers = 2\n"
-							"[tracker]\nmin_frames = 2\n" +
-							tracker_extra +
-							"[[camera]]\nid = \"cam-a\"\nsource = \"replay\"\nuri = \"" +
-							replay.string() + "\"\nfps = 25\n" + camera_extra +
-							"[[broker]]\nname = \"test\"\nport = " +
-							std::to_string(broker.port()) + "\nhit_topic = \"" +
-							kTopic + "\"\n[roles]\ntechnician = [\"root\"]\n");
-	}
-};
-
-/// lethed as a child process, its stderr in a file.
-class Lethed
-{
-public:
-	Lethed(const Device &d, bool exit_when_done,
-	       const std::vector<std::pair<std::string, std::string>> &env = {})
-	{
-		pid_ = ::fork();
-		if (pid_ == 0) {
-			for (const auto &[k, v] : env)
-				::setenv(k.c_str(), v.c_str(), 1);
-			const int fd = ::open(d.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-			::dup2(fd, 2);
-			::dup2(fd, 1);
-			// LETHED_PATH is a shell command prefix (under qemu-user it starts with the
-			// emulator), so exec through the shell; "$@" keeps the arguments intact.
-			const std::string script = std::string("exec ") + LETHED_PATH + " \"$@\"";
-			std::vector<const char *> argv = {"/bin/sh", "-c", script.c_str(), "lethed",
-							  "--config", d.config.c_str()};
-			if (exit_when_done)
-				argv.push_back("--exit-when-done");
-			argv.push_back(nullptr);
-			::execv("/bin/sh", const_cast<char *const *>(argv.data()));
-			// Say why in the log the test prints: a bare 127 is undiagnosable in CI.
-			const std::string why = std::string("execv /bin/sh: ") + std::strerror(errno) + "\n";
-			(void)!::write(2, why.data(), why.size());
-			::_exit(127);
-		}
-	}
-	~Lethed()
-	{
-		if (pid_ > 0) {
-			::kill(pid_, SIGKILL);
-			(void)wait(5s);
-		}
-	}
-	void signal(int sig) { ::kill(pid_, sig); }
-	/// Exit status, or -1 if still running after timeout.
-	int wait(std::chrono::milliseconds timeout)
-	{
-		const auto end = std::chrono::steady_clock::now() + timeout;
-		while (pid_ > 0) {
-			int status = 0;
-			const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-			if (r == pid_) {
-				pid_ = -1;
-				return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-			}
-			if (std::chrono::steady_clock::now() > end)
-				return -1;
-			std::this_thread::sleep_for(50ms);
-		}
-		return -1;
-	}
-	[[nodiscard]] bool running()
-	{
-		return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0;
-	}
-
-private:
-	pid_t pid_ = -1;
-};
-
-fs::path make_replay(const fs::path &dir, const std::vector<std::string> &samples)
-{
-	std::vector<fs::path> stills;
-	for (const auto &s : samples)
-		stills.push_back(kSamples + s);
-	lethe::capture::PassSequenceOptions o;
-	o.frames_per_vehicle = 6;
-	o.gap_frames = 4;
-	auto n = lethe::capture::write_pass_sequence(stills, dir, o);
-	EXPECT_TRUE(n.ok()) << (n.ok() ? "" : n.error().message);
-	return dir;
-}
+using Device = lethe::test::LethedDevice;
+using Lethed = lethe::test::LethedProcess;
+using lethe::test::make_replay;
 
 /// Every byte of every file under dir, searched for text in ASCII and UTF-16LE/BE.
 std::vector<std::string> forensic_scan(const fs::path &dir, const std::vector<std::string> &needles)
