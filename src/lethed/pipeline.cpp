@@ -64,15 +64,15 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(const config::Config &config,
 	ro.region = *region;
 	ro.top = config.reader.top;
 	ro.min_confidence = static_cast<float>(config.reader.min_confidence);
-	for (unsigned i = 0; i <= config.pipeline.workers; ++i) {
+	// One reader (an OCR model in memory, about a second to load on a slow core) per worker;
+	// snapshots borrow worker 0's, so a restart loads no model that frames do not need.
+	for (unsigned i = 0; i < config.pipeline.workers; ++i) {
 		auto reader = ocr::PlateReader::create(ro);
 		if (!reader)
 			return make_error(reader.error().code,
 					  "plate reader: " + reader.error().message);
-		if (i < config.pipeline.workers)
-			p->readers_.push_back(std::move(reader).value());
-		else
-			p->snapshot_reader_ = std::move(reader).value();
+		p->readers_.push_back(std::move(reader).value());
+		p->reader_mutexes_.push_back(std::make_unique<std::mutex>());
 	}
 
 	for (const auto &cam : config.cameras) {
@@ -178,7 +178,11 @@ void Pipeline::worker(unsigned index)
 			frames_.done();
 			continue;
 		}
-		track::FrameReads reads = read_frame(reader, **f);
+		track::FrameReads reads;
+		{
+			std::lock_guard lock(*reader_mutexes_[index]); // a snapshot may borrow it
+			reads = read_frame(reader, **f);
+		}
 		f->reset(); // the buffer goes back to its pool now
 		++frames_read_;
 		(void)reads_.push_blocking(std::move(reads));
@@ -377,8 +381,8 @@ Result<SnapshotResult> Pipeline::snapshot(const std::string &camera_id)
 	out.camera_id = cam->camera_id();
 	out.frame = frame->image.clone();
 	frame.reset();
-	std::lock_guard lock(snapshot_mutex_);
-	auto plates = snapshot_reader_->read(out.frame);
+	std::lock_guard lock(*reader_mutexes_.front()); // worker 0 waits for one read
+	auto plates = readers_.front()->read(out.frame);
 	if (!plates)
 		return plates.error();
 	out.plates = std::move(plates).value();

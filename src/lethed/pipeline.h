@@ -64,7 +64,7 @@ public:
 	/// A frame arrived within `window` (for the watchdog).
 	[[nodiscard]] bool frames_flowing(std::chrono::steady_clock::duration window) const;
 	[[nodiscard]] PipelineStats stats() const;
-	/// Read the newest frame of a camera ("" = the first) with the snapshot reader.
+	/// Read the newest frame of a camera ("" = the first) with worker 0's reader.
 	[[nodiscard]] Result<SnapshotResult> snapshot(const std::string &camera_id);
 	[[nodiscard]] bool has_camera(const std::string &camera_id) const;
 
@@ -79,8 +79,8 @@ private:
 	const config::Config config_;
 	EventSink sink_;
 	std::vector<std::unique_ptr<ocr::PlateReader>> readers_; ///< one per worker
-	std::unique_ptr<ocr::PlateReader> snapshot_reader_;
-	std::mutex snapshot_mutex_;
+	/// One per reader: held by its worker while it reads a frame, and by snapshot().
+	std::vector<std::unique_ptr<std::mutex>> reader_mutexes_;
 	std::vector<std::unique_ptr<capture::CaptureThread>> cameras_;
 	std::vector<bool> finite_;
 
