@@ -504,22 +504,6 @@ void Daemon::on_event(track::ReadEvent &&event)
 		ev.policy_id = policy.id;
 		ev.policy_version = policy.version;
 
-		retention::Hit rh;
-		rh.event_id = ev.event_id;
-		rh.plate = event.text;
-		rh.camera = event.camera_id;
-		rh.region = event.region;
-		rh.confidence = event.confidence;
-		rh.list_id = ev.list_id;
-		rh.category = ev.category;
-		rh.match_type = std::string(hotlist::match_type_name(h.type));
-		rh.image = jpeg;
-		if (auto r = retention_->record_hit(rh); !r) {
-			++store_errors_;
-			LOG(Retention, Error) << "hit record not stored: " << r.error().message;
-		}
-		crypto::wipe(rh.plate);
-
 		LOG(Hotlist, Info) << "hit on list " << ev.list_id << " (" << ev.category << ", "
 				   << hotlist::match_type_name(h.type) << (h.stale ? ", stale" : "")
 				   << ") camera " << ev.camera_id << " event " << ev.event_id;
@@ -556,6 +540,23 @@ void Daemon::on_event(track::ReadEvent &&event)
 		}
 		if (!published)
 			++hits_unpublished_;
+		// The device's own hit record comes after the outbox: a crash between the two may
+		// cost this record, never the delivery (the outbox is resent after a restart).
+		retention::Hit rh;
+		rh.event_id = ev.event_id;
+		rh.plate = event.text;
+		rh.camera = event.camera_id;
+		rh.region = event.region;
+		rh.confidence = event.confidence;
+		rh.list_id = ev.list_id;
+		rh.category = ev.category;
+		rh.match_type = std::string(hotlist::match_type_name(h.type));
+		rh.image = jpeg;
+		if (auto r = retention_->record_hit(rh); !r) {
+			++store_errors_;
+			LOG(Retention, Error) << "hit record not stored: " << r.error().message;
+		}
+		crypto::wipe(rh.plate);
 	}
 	crypto::wipe(jpeg.data(), jpeg.size());
 }
