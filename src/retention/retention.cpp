@@ -91,6 +91,19 @@ Status precreate(const fs::path &path)
 	return {};
 }
 
+/// Allocate the reserve file (zeros), or remove what was allocated if the disk has no room.
+bool make_reserve(const fs::path &path, std::uintmax_t bytes)
+{
+	const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return false;
+	const int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes));
+	::close(fd);
+	if (rc != 0)
+		::unlink(path.c_str());
+	return rc == 0;
+}
+
 Result<std::optional<std::int64_t>> query_opt_int(store::Database &db, const std::string &sql)
 {
 	auto st = db.prepare(sql);
@@ -187,8 +200,15 @@ Result<std::unique_ptr<Retention>> Retention::create(const Config &config_in,
 		if (Status s = st->bind(1, static_cast<std::int64_t>(setback.count())).run(); !s)
 			return s.error();
 	}
-	if (Status s = r->set_policy(policy); !s)
-		return s.error();
+	Status installed = r->set_policy(policy);
+	if (!installed && installed.error().code == -ENOSPC) {
+		// Started on a full disk: the policy must be in place for the start-up purge.
+		std::lock_guard<std::mutex> lock(r->mutex_);
+		if (r->release_reserve_locked())
+			installed = r->persist_policy_locked();
+	}
+	if (!installed)
+		return installed.error();
 	// Start-up purge: a crash or a reboot never extends retention.
 	auto purged = r->purge();
 	if (!purged)
@@ -681,7 +701,40 @@ std::optional<WallTime> Retention::next_deadline()
 Result<PurgeResult> Retention::purge()
 {
 	std::lock_guard<std::mutex> lock(mutex_);
-	return purge_locked();
+	return purge_with_reserve_locked();
+}
+
+Result<PurgeResult> Retention::purge_with_reserve_locked()
+{
+	auto r = purge_locked();
+	if (!r && r.error().code == -ENOSPC && release_reserve_locked())
+		r = purge_locked(); // a full disk must not extend a deadline
+	if (r)
+		ensure_reserve_locked();
+	return r;
+}
+
+bool Retention::release_reserve_locked()
+{
+	const fs::path reserve = config_.state_dir / std::string(kReserveName);
+	if (::unlink(reserve.c_str()) != 0)
+		return false;
+	LOG(Retention, Warning) << "storage full: released the " << (config_.reserve_bytes >> 10)
+				<< " KiB reserved for purges; purging again";
+	return true;
+}
+
+void Retention::ensure_reserve_locked()
+{
+	if (config_.reserve_bytes == 0)
+		return;
+	const fs::path reserve = config_.state_dir / std::string(kReserveName);
+	struct stat st{};
+	if (::stat(reserve.c_str(), &st) == 0 &&
+	    static_cast<std::uintmax_t>(st.st_size) >= config_.reserve_bytes)
+		return;
+	// Best effort: on a still-full disk this fails and is tried again after the next purge.
+	(void)make_reserve(reserve, config_.reserve_bytes);
 }
 
 Result<PurgeResult> Retention::purge_locked()

@@ -45,6 +45,9 @@ inline constexpr DataClass kDataClasses[] = {DataClass::NonhitDigest, DataClass:
 
 /// File name of the retention database under the state directory.
 inline constexpr std::string_view kDatabaseName = "retention.db";
+/// File name of the space reserved for purges on a full disk (see Config::reserve_bytes).
+inline constexpr std::string_view kReserveName = "retention.reserve";
+inline constexpr std::uintmax_t kDefaultReserveBytes = 2u << 20;
 
 struct Config {
 	std::filesystem::path state_dir;
@@ -60,6 +63,11 @@ struct Config {
 	store::Database::Sync sync = store::Database::Sync::Normal;
 	/// How often the retention-time high-water mark is persisted when nothing else is written.
 	std::chrono::seconds high_water_interval{10};
+	/// Space held back for purges (STATE/retention.reserve): deleting rows writes WAL frames,
+	/// so on a full disk a purge would fail and a deadline pass. A purge that fails with
+	/// -ENOSPC releases the reserve and runs again; the reserve is re-made once there is
+	/// room. 0 = none.
+	std::uintmax_t reserve_bytes = kDefaultReserveBytes;
 };
 
 /// A read that matched no hot list. record_nonhit() wipes plate, crop and frame.
@@ -157,6 +165,12 @@ private:
 	[[nodiscard]] Status persist_policy_locked();
 	[[nodiscard]] Status write_high_water_locked(WallTime now, bool force);
 	[[nodiscard]] Result<PurgeResult> purge_locked();
+	/// purge_locked(), again after releasing the reserve if the disk was full; then the
+	/// reserve is re-made if there is room.
+	[[nodiscard]] Result<PurgeResult> purge_with_reserve_locked();
+	void ensure_reserve_locked();
+	/// Delete the reserve file (its space goes to the next write); false if there was none.
+	bool release_reserve_locked();
 	[[nodiscard]] std::chrono::seconds retention_of(DataClass c) const;
 	void flush_counters_locked();
 

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// A really full disk (a small tmpfs; root only): purges still run, the retention store opens.
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "lethe/retention/retention.h"
+#include "support/temp_dir.h"
+#include "support/tmpfs.h"
+
+using namespace lethe;
+using std::chrono::seconds;
+namespace fs = std::filesystem;
+
+namespace {
+
+policy::Policy short_policy()
+{
+	policy::Policy p = policy::strictest();
+	p.id = "disk-full-test";
+	p.version = 1;
+	p.retention.nonhit_digest = seconds{10};
+	p.retention.hit_record = seconds{10};
+	p.retention.hit_image = seconds{10};
+	p.retention.key_rotation = seconds{60};
+	return p;
+}
+
+retention::Config config(const fs::path &state, const retention::Clock &clock)
+{
+	retention::Config c;
+	c.state_dir = state;
+	c.clock = &clock;
+	c.digest.log2_n = 8;
+	return c;
+}
+
+std::int64_t rows(const fs::path &state)
+{
+	store::Database::Options ro;
+	ro.read_only = true;
+	auto db = store::Database::open(state / std::string(retention::kDatabaseName), ro);
+	EXPECT_TRUE(db.ok()) << db.error().message;
+	if (!db)
+		return -1;
+	auto st = (*db)->prepare("SELECT (SELECT count(*) FROM nonhit_digest) + "
+				 "(SELECT count(*) FROM hit_record) + (SELECT count(*) FROM hit_image)");
+	EXPECT_TRUE(st.ok());
+	auto row = st->step();
+	EXPECT_TRUE(row.ok() && *row);
+	return st->column_int64(0);
+}
+
+/// Record non-hits and a hit until the store refuses for lack of space; returns how many
+/// were stored.
+int record_until_full(retention::Retention &r)
+{
+	int stored = 0;
+	for (int i = 0; i < 100000; ++i) {
+		retention::NonHit read{"FULL" + std::to_string(100000 + i), "cam", {}, {}};
+		Status s = r.record_nonhit(read);
+		if (!s) {
+			EXPECT_EQ(s.error().code, -ENOSPC) << s.error().message;
+			break;
+		}
+		++stored;
+	}
+	return stored;
+}
+
+TEST(DiskFull, PurgeRunsOnAFullDisk)
+{
+	test::TempDir dir;
+	test::SmallTmpfs tmpfs(dir / "state", 4u << 20);
+	if (!tmpfs.mounted())
+		GTEST_SKIP() << tmpfs.why_not();
+	const fs::path state = dir / "state";
+	retention::ManualClock clock;
+	auto r = retention::Retention::create(config(state, clock), short_policy());
+	ASSERT_TRUE(r.ok()) << r.error().message;
+	EXPECT_TRUE(fs::exists(state / std::string(retention::kReserveName)));
+
+	const int stored = record_until_full(**r);
+	(void)test::fill(state / "filler"); // not one page left
+	ASSERT_GT(stored, 0);
+	retention::NonHit more{"MORE0001", "cam", {}, {}};
+	ASSERT_FALSE((*r)->record_nonhit(more).ok()) << "the disk is not full";
+	ASSERT_EQ(rows(state), stored);
+
+	// Every record is past its deadline: the purge must run although nothing can be written.
+	clock.advance(seconds{11});
+	auto p = (*r)->purge();
+	ASSERT_TRUE(p.ok()) << "a full disk stopped the purge: " << p.error().message;
+	EXPECT_EQ(p->purged[0], stored);
+	EXPECT_EQ(rows(state), 0) << "records outlived their deadline on a full disk";
+	EXPECT_EQ(fs::file_size(state / "retention.db-wal"), 0u);
+
+	// Space returns: storage works again and the reserve is made again.
+	fs::remove(state / "filler");
+	retention::NonHit after{"AFTER001", "cam", {}, {}};
+	EXPECT_TRUE((*r)->record_nonhit(after).ok());
+	clock.advance(seconds{1});
+	ASSERT_TRUE((*r)->purge().ok());
+	EXPECT_TRUE(fs::exists(state / std::string(retention::kReserveName)));
+}
+
+TEST(DiskFull, RetentionStartsAndPurgesOnAFullDisk)
+{
+	test::TempDir dir;
+	test::SmallTmpfs tmpfs(dir / "state", 4u << 20);
+	if (!tmpfs.mounted())
+		GTEST_SKIP() << tmpfs.why_not();
+	const fs::path state = dir / "state";
+	retention::ManualClock clock;
+	int stored = 0;
+	{
+		auto r = retention::Retention::create(config(state, clock), short_policy());
+		ASSERT_TRUE(r.ok()) << r.error().message;
+		stored = record_until_full(**r);
+	} // a crash (or a reboot) on the full disk
+	(void)test::fill(state / "filler");
+	ASSERT_GT(rows(state), 0);
+
+	// Back after the deadlines, disk still full: it starts, and the start-up purge runs.
+	clock.advance(seconds{11});
+	auto r = retention::Retention::create(config(state, clock), short_policy());
+	ASSERT_TRUE(r.ok()) << "does not start on a full disk: " << r.error().message;
+	EXPECT_EQ(rows(state), 0) << "start-up purge did not run on a full disk (" << stored
+				  << " records were stored)";
+}
+
+} // namespace
