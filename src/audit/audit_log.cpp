@@ -736,7 +736,15 @@ Status AuditLog::refresh_locked(int fd)
 		e.outcome = Outcome::Failed;
 		e.reason = "incomplete record at the end of the log discarded (interrupted write)";
 		e.counts["bytes_discarded"] = std::stoll(discarded);
-		return append_entry_locked(fd, std::move(e));
+		Status noted = append_entry_locked(fd, std::move(e));
+		if (!noted && noted.error().code == -ENOSPC) {
+			// The chain is whole again; a full disk must not keep the device (and its
+			// purges) from starting for want of this note.
+			LOG(Audit, Error) << "audit log: the recovery is not recorded: "
+					  << noted.error().message;
+			return {};
+		}
+		return noted;
 	}
 	return {};
 }
@@ -746,9 +754,13 @@ Status AuditLog::write_line_locked(int fd, const std::string &line)
 	if (line.size() > kMaxLine)
 		return make_error(-E2BIG, "audit record too long (" + std::to_string(line.size()) +
 						  " bytes, limit " + std::to_string(kMaxLine) + ")");
+	const off_t before = file_size_;
 	auto st = write_all(fd, line + "\n");
 	if (!st) {
-		file_size_ = -1; // force a re-read (the write may be partial)
+		// A partial write (a full disk) is cut off at once: no half record stays behind.
+		if (before >= 0)
+			(void)!::ftruncate(fd, before);
+		file_size_ = -1; // force a re-read
 		return st;
 	}
 	if (::fdatasync(fd) != 0)

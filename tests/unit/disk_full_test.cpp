@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// A really full disk (a small tmpfs; root only): purges still run, the retention store opens.
+// A really full disk (a small tmpfs; root only): purges still run, the retention store and the
+// audit log still open, and a failed audit append leaves no half record behind.
 #include <chrono>
 #include <filesystem>
 #include <string>
 
 #include <gtest/gtest.h>
 
+#include "lethe/audit/audit_log.h"
 #include "lethe/retention/retention.h"
 #include "support/temp_dir.h"
 #include "support/tmpfs.h"
@@ -129,6 +131,50 @@ TEST(DiskFull, RetentionStartsAndPurgesOnAFullDisk)
 	ASSERT_TRUE(r.ok()) << "does not start on a full disk: " << r.error().message;
 	EXPECT_EQ(rows(state), 0) << "start-up purge did not run on a full disk (" << stored
 				  << " records were stored)";
+}
+
+TEST(DiskFull, AuditAppendLeavesNoHalfRecordAndLogStillOpens)
+{
+	test::TempDir dir;
+	test::SmallTmpfs tmpfs(dir / "state", 1u << 20);
+	if (!tmpfs.mounted())
+		GTEST_SKIP() << tmpfs.why_not();
+	audit::AuditLogOptions opts;
+	opts.state_dir = dir / "state";
+	auto log = audit::AuditLog::open(opts);
+	ASSERT_TRUE(log.ok()) << log.error().message;
+	audit::AuditEntry e;
+	e.action = "status";
+	e.reason = std::string(6000, 'x'); // more than a page: cannot fit in the last one
+	ASSERT_TRUE((*log)->append(e).ok());
+	const auto path = audit::AuditLog::log_path(opts.state_dir);
+	(void)test::fill(opts.state_dir / "filler");
+
+	const auto before = fs::file_size(path);
+	Status s = (*log)->append(e);
+	ASSERT_FALSE(s.ok()) << "the disk is not full";
+	EXPECT_EQ(s.error().code, -ENOSPC) << s.error().message;
+	EXPECT_EQ(fs::file_size(path), before) << "a failed append left part of a record";
+	log->reset();
+
+	// A torn record from a crash, and a full disk at the next start: the log opens (the
+	// torn tail is cut off; the note of it cannot be written, which the daemon logs).
+	{
+		std::string text = test::read_file(path);
+		fs::remove(opts.state_dir / "filler");
+		test::write_file(path, text + "{\"action\":\"sta");
+		(void)test::fill(opts.state_dir / "filler");
+	}
+	auto again = audit::AuditLog::open(opts);
+	ASSERT_TRUE(again.ok()) << "the audit log does not open on a full disk: "
+				<< again.error().message;
+	EXPECT_EQ(test::read_file(path).back(), '\n');
+	fs::remove(opts.state_dir / "filler");
+	EXPECT_TRUE((*again)->append(e).ok());
+	// A seal that found no room for audit.head is made good by the next seal.
+	EXPECT_TRUE((*again)->seal().ok());
+	const auto report = (*again)->verify();
+	EXPECT_TRUE(report.ok()) << report.problems.front().message;
 }
 
 } // namespace
