@@ -6,10 +6,33 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/control_client.h"
 #include "cli/local_access.h"
 
 namespace lethe::cli {
 namespace {
+
+int print_hits(const std::vector<HitRow> &rows, bool as_json)
+{
+	if (as_json) {
+		nlohmann::json out = nlohmann::json::array();
+		for (const auto &r : rows)
+			out.push_back({{"id", r.id},
+				       {"plate", r.plate},
+				       {"camera", r.camera},
+				       {"list", r.list_id},
+				       {"category", r.category},
+				       {"seen", audit::format_time(r.seen)}});
+		std::printf("%s\n", out.dump(2).c_str());
+	} else {
+		for (const auto &r : rows)
+			std::printf("%s  %-10s %-12s %s/%s\n", audit::format_time(r.seen).c_str(),
+				    r.plate.c_str(), r.camera.c_str(), r.list_id.c_str(),
+				    r.category.c_str());
+		std::printf("%zu hit(s)\n", rows.size());
+	}
+	return kExitOk;
+}
 
 int run_hits(int argc, char **argv)
 {
@@ -17,7 +40,8 @@ int run_hits(int argc, char **argv)
 		     "lethe hits"};
 	app.require_subcommand(1);
 	std::string purpose, case_number, since_text;
-	std::string state_dir = default_state_dir();
+	std::string state_dir; // empty: ask the running daemon
+	std::string socket;
 	std::string config = default_config_path();
 	std::string trust = default_trust_dir();
 	bool as_json = false;
@@ -25,7 +49,10 @@ int run_hits(int argc, char **argv)
 	list->add_option("--purpose", purpose, "Purpose code (required)");
 	list->add_option("--case", case_number, "Case number (required)");
 	list->add_option("--since", since_text, "Only hits after this time");
-	list->add_option("--state-dir", state_dir, "Device state directory")
+	add_socket_option(*list, socket);
+	list->add_option("--state-dir", state_dir,
+			 "Read this state directory directly instead of asking the daemon (root "
+			 "or the lethe user; keys kept in files only)")
 		->envname("LETHE_STATE_DIR");
 	list->add_option("--config", config, "Configuration with the [roles] table")
 		->envname("LETHE_CONFIG");
@@ -42,6 +69,37 @@ int run_hits(int argc, char **argv)
 	if (!since) {
 		std::fprintf(stderr, "lethe hits list: %s\n", since.error().message.c_str());
 		return kExitUsage;
+	}
+	if (state_dir.empty()) {
+		// Through lethed: role from this process's credentials, recorded before answering.
+		nlohmann::json request = {
+			{"command", "hits.list"}, {"purpose", purpose}, {"case", case_number}};
+		if (!since_text.empty())
+			request["since"] = audit::format_time(*since);
+		auto reply = control_request(socket, request);
+		if (!reply) {
+			std::fprintf(stderr,
+				     "lethe hits list: %s (hit records are served by lethed; with it "
+				     "stopped, root or the lethe user can read the store with "
+				     "--state-dir)\n",
+				     reply.error().message.c_str());
+			return kExitUnavailable;
+		}
+		const auto &r = *reply;
+		if (!r.value("ok", false)) {
+			std::fprintf(stderr, "lethe hits list: %s%s\n",
+				     r.value("code", "") == "forbidden" ? "refused: " : "",
+				     r.value("error", "failed").c_str());
+			return exit_code_for(r);
+		}
+		std::vector<HitRow> rows;
+		for (const auto &h : r.value("hits", nlohmann::json::array())) {
+			auto seen = audit::parse_time(h.value("seen", ""));
+			rows.push_back({h.value("id", std::int64_t{0}), h.value("plate", ""),
+					h.value("camera", ""), h.value("list", ""),
+					h.value("category", ""), seen ? *seen : audit::TimePoint{}});
+		}
+		return print_hits(rows, as_json);
 	}
 	auto access = LocalAccess::open(state_dir, config, trust);
 	if (!access) {
@@ -73,24 +131,7 @@ int run_hits(int argc, char **argv)
 			     st.error().message.c_str());
 		return kExitFailure;
 	}
-	if (as_json) {
-		nlohmann::json out = nlohmann::json::array();
-		for (const auto &r : *rows)
-			out.push_back({{"id", r.id},
-				       {"plate", r.plate},
-				       {"camera", r.camera},
-				       {"list", r.list_id},
-				       {"category", r.category},
-				       {"seen", audit::format_time(r.seen)}});
-		std::printf("%s\n", out.dump(2).c_str());
-	} else {
-		for (const auto &r : *rows)
-			std::printf("%s  %-10s %-12s %s/%s\n", audit::format_time(r.seen).c_str(),
-				    r.plate.c_str(), r.camera.c_str(), r.list_id.c_str(),
-				    r.category.c_str());
-		std::printf("%zu hit(s)\n", rows->size());
-	}
-	return kExitOk;
+	return print_hits(*rows, as_json);
 }
 
 } // namespace

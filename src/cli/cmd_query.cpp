@@ -6,12 +6,32 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/control_client.h"
 #include "cli/local_access.h"
 #include "lethe/audit/query_digest.h"
 #include "lethe/common/crypto.h"
 
 namespace lethe::cli {
 namespace {
+
+int print_sightings(const std::vector<SightingRow> &rows, bool as_json)
+{
+	if (as_json) {
+		nlohmann::json out = nlohmann::json::array();
+		for (const auto &r : rows)
+			out.push_back({{"camera", r.camera},
+				       {"seen", audit::format_time(r.seen)},
+				       {"match", r.match}});
+		std::printf("%s\n", out.dump(2).c_str());
+	} else {
+		for (const auto &r : rows)
+			std::printf("%s  %s%s\n", audit::format_time(r.seen).c_str(), r.camera.c_str(),
+				    r.match == "exact" ? ""
+						       : "  (read with one character missing: verify)");
+		std::printf("%zu sighting(s)\n", rows.size());
+	}
+	return kExitOk;
+}
 
 int run_query(int argc, char **argv)
 {
@@ -20,7 +40,8 @@ int run_query(int argc, char **argv)
 		     "and a policy that allows retro-hit queries; every query is audited.",
 		     "lethe query"};
 	std::string plate, purpose, case_number, since_text;
-	std::string state_dir = default_state_dir();
+	std::string state_dir; // empty: ask the running daemon
+	std::string socket;
 	std::string config = default_config_path();
 	std::string trust = default_trust_dir();
 	bool as_json = false;
@@ -29,7 +50,10 @@ int run_query(int argc, char **argv)
 	app.add_option("--case", case_number, "Case number (required)");
 	app.add_option("--since", since_text, "Only sightings after this time (default: the whole "
 					      "retention window)");
-	app.add_option("--state-dir", state_dir, "Device state directory")
+	add_socket_option(app, socket);
+	app.add_option("--state-dir", state_dir,
+		       "Read this state directory directly instead of asking the daemon (root or "
+		       "the lethe user; keys kept in files only)")
 		->envname("LETHE_STATE_DIR");
 	app.add_option("--config", config, "Configuration with the [roles] table")
 		->envname("LETHE_CONFIG");
@@ -49,6 +73,39 @@ int run_query(int argc, char **argv)
 		crypto::wipe(plate);
 		std::fprintf(stderr, "lethe query: %s\n", since.error().message.c_str());
 		return kExitUsage;
+	}
+	std::vector<SightingRow> found;
+	if (state_dir.empty()) {
+		// Through lethed: the role comes from this process's credentials on the socket, and
+		// the daemon records the query before it answers.
+		nlohmann::json request = {{"command", "query"},
+					  {"plate", plate},
+					  {"purpose", purpose},
+					  {"case", case_number}};
+		crypto::wipe(plate);
+		if (!since_text.empty())
+			request["since"] = audit::format_time(*since);
+		auto reply = control_request(socket, request);
+		if (!reply) {
+			std::fprintf(stderr,
+				     "lethe query: %s (queries are answered by lethed; with it stopped, "
+				     "root or the lethe user can read the store with --state-dir)\n",
+				     reply.error().message.c_str());
+			return kExitUnavailable;
+		}
+		const auto &r = *reply;
+		if (!r.value("ok", false)) {
+			std::fprintf(stderr, "lethe query: %s%s\n",
+				     r.value("code", "") == "forbidden" ? "refused: " : "",
+				     r.value("error", "failed").c_str());
+			return exit_code_for(r);
+		}
+		for (const auto &row : r.value("sightings", nlohmann::json::array())) {
+			auto seen = audit::parse_time(row.value("seen", ""));
+			found.push_back({row.value("camera", ""), seen ? *seen : audit::TimePoint{},
+					 row.value("match", "exact")});
+		}
+		return print_sightings(found, as_json);
 	}
 	auto access = LocalAccess::open(state_dir, config, trust);
 	if (!access) {
@@ -102,21 +159,7 @@ int run_query(int argc, char **argv)
 			     st.error().message.c_str());
 		return kExitFailure;
 	}
-	if (as_json) {
-		nlohmann::json out = nlohmann::json::array();
-		for (const auto &r : *rows)
-			out.push_back({{"camera", r.camera},
-				       {"seen", audit::format_time(r.seen)},
-				       {"match", r.match}});
-		std::printf("%s\n", out.dump(2).c_str());
-	} else {
-		for (const auto &r : *rows)
-			std::printf("%s  %s%s\n", audit::format_time(r.seen).c_str(), r.camera.c_str(),
-				    r.match == "exact" ? ""
-						       : "  (read with one character missing: verify)");
-		std::printf("%zu sighting(s)\n", rows->size());
-	}
-	return kExitOk;
+	return print_sightings(*rows, as_json);
 }
 
 } // namespace

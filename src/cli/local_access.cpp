@@ -12,6 +12,7 @@
 #include "lethe/policy/store.h"
 #include "lethe/common/crypto.h"
 #include "lethe/retention/digest.h"
+#include "lethe/retention/lookup.h"
 #include "lethe/retention/retention.h"
 
 namespace lethe::cli {
@@ -52,41 +53,7 @@ Result<std::vector<SightingRow>> find_sightings(const std::filesystem::path &sta
 	auto store = retention::Retention::create(cfg, policy);
 	if (!store)
 		return store.error();
-	std::vector<SightingRow> rows;
-	auto find = [&](std::string_view text, const char *match) -> Status {
-		auto found = (*store)->find_digest(text, since);
-		if (!found)
-			return found.error();
-		for (const auto &s : *found)
-			rows.push_back({s.camera, s.seen, match});
-		return {};
-	};
-	if (Status st = find(plate, "exact"); !st)
-		return st.error();
-	if (policy.hotlist.max_edit_distance >= 1) {
-		// Each one-character deletion (ASCII positions only; at least 4 characters left).
-		const crypto::SecretBytes norm = retention::normalise_plate(plate);
-		std::vector<std::string> variants;
-		variants.reserve(norm.size()); // no reallocation: no unwiped copies
-		if (norm.size() >= 5)
-			for (std::size_t i = 0; i < norm.size(); ++i)
-				if (norm[i] < 0x80) {
-					variants.emplace_back(norm.begin(), norm.end());
-					variants.back().erase(i, 1);
-				}
-		Status st;
-		for (std::size_t i = 0; i < variants.size() && st; ++i)
-			if (std::find(variants.begin(), variants.begin() + static_cast<long>(i),
-				      variants[i]) == variants.begin() + static_cast<long>(i))
-				st = find(variants[i], "missing_char");
-		for (auto &v : variants)
-			crypto::wipe(v);
-		if (!st)
-			return st.error();
-	}
-	std::sort(rows.begin(), rows.end(),
-		  [](const SightingRow &a, const SightingRow &b) { return a.seen < b.seen; });
-	return rows;
+	return retention::find_plate(**store, plate, since, policy.hotlist.max_edit_distance >= 1);
 }
 
 Result<std::vector<HitRow>> list_hits(const std::filesystem::path &state_dir,

@@ -12,6 +12,7 @@
 #include "lethe/audit/roles.h"
 #include "lethe/common/result.h"
 #include "lethe/policy/policy.h"
+#include "lethe/retention/lookup.h"
 
 namespace lethe::cli {
 
@@ -71,14 +72,9 @@ void record_local(const std::filesystem::path &state_dir, std::string_view actio
 		  std::string policy_hash,
 		  const std::filesystem::path &config = default_config_path());
 
-/// Where and when a plate was seen (a retro-hit answer).
-struct SightingRow {
-	std::string camera;
-	audit::TimePoint seen{};
-	/// "exact", or "missing_char": the device read the plate with one character missing
-	/// (the hot-list tolerance of the policy, applied after the fact; verify before acting).
-	std::string match = "exact";
-};
+/// Where and when a plate was seen (a retro-hit answer; retention/lookup.h).
+using SightingRow = retention::PlateSighting;
+
 /// A stored hit record.
 struct HitRow {
 	std::int64_t id = 0;

@@ -16,6 +16,8 @@
 
 #include "lethe/common/crypto.h"
 #include "lethe/common/log.h"
+#include "lethe/audit/query_digest.h"
+#include "lethe/retention/lookup.h"
 #include "notify.h"
 
 namespace lethe::daemon {
@@ -943,6 +945,8 @@ json Daemon::handle(const json &request, int fd)
 		{"camera.snapshot", audit::Action::CameraSnapshot},
 		{"selftest", audit::Action::SelfTest},
 		{"reload", audit::Action::ConfigChange},
+		{"query", audit::Action::RetroHitQuery},
+		{"hits.list", audit::Action::HitsList},
 	};
 	// Every session is recorded: who (SO_PEERCRED), which role, what, and how it ended.
 	const auto authz = authorizer();
@@ -973,6 +977,8 @@ json Daemon::handle(const json &request, int fd)
 	req.target = audit::AuditTarget::object(command == "camera.snapshot" ? "camera:" + camera
 									      : "control:" + command);
 	const policy::Policy policy = current_policy();
+	if (req.action == audit::Action::RetroHitQuery || req.action == audit::Action::HitsList)
+		return investigate(request, fd, *who, req, policy);
 	auto role = authz->authorize(*who, req, policy);
 	if (!role)
 		return error_reply("forbidden", role.error().message);
@@ -1010,5 +1016,108 @@ json Daemon::handle(const json &request, int fd)
 	return reply;
 }
 
-} // namespace lethe::daemon
+json Daemon::investigate(const json &request, int fd, const audit::Principal &who,
+			audit::AccessRequest req, const policy::Policy &policy)
+{
+	// An investigator's question, answered from the live store (the only way when keys are
+	// kept in RAM). The role, purpose and case are checked and every outcome recorded before
+	// anything is answered; the plate asked for is never logged, and recorded only if it was
+	// seen (a retro-hit) — otherwise as its keyed digest.
+	const auto authz = authorizer();
+	const bool query = req.action == audit::Action::RetroHitQuery;
+	auto text = [&](const char *key) {
+		return request.contains(key) && request[key].is_string()
+			       ? request[key].get<std::string>()
+			       : std::string();
+	};
+	req.purpose = text("purpose");
+	req.case_number = text("case");
+	std::string plate = query ? text("plate") : std::string();
+	if (query && plate.empty()) {
+		rejected(fd, "query without a plate");
+		return error_reply("usage", "a plate is required");
+	}
+	const auto now = audit::Clock::now();
+	const std::string since_text = text("since");
+	auto since = since_text.empty() ? Result<audit::TimePoint>(audit::TimePoint{})
+					: audit::parse_time(since_text, now);
+	if (!since) {
+		crypto::wipe(plate);
+		return error_reply("usage", since.error().message);
+	}
+	if (query) {
+		auto digest = audit::term_digest(retention_->state_dir(), plate);
+		if (!digest) {
+			crypto::wipe(plate);
+			return error_reply("failed", digest.error().message);
+		}
+		req.target = audit::AuditTarget::digest(*digest);
+	} else {
+		req.target = audit::AuditTarget{};
+	}
+	auto role = authz->authorize(who, req, policy); // a refusal is recorded here
+	if (!role) {
+		crypto::wipe(plate);
+		return error_reply("forbidden", role.error().message);
+	}
+	json reply = {{"ok", true}};
+	std::optional<audit::AuditTarget> found_plate;
+	Result<std::int64_t> count = std::int64_t{0};
+	if (query) {
+		audit::TimePoint from = *since;
+		const audit::TimePoint window = now - policy.retention.nonhit_digest;
+		if (from < window)
+			from = window;
+		auto rows = retention::find_plate(*retention_, plate, from,
+						  policy.hotlist.max_edit_distance >= 1);
+		if (rows) {
+			json out = json::array();
+			for (const auto &r : *rows)
+				out.push_back({{"camera", r.camera},
+					       {"seen", audit::format_time(r.seen)},
+					       {"match", r.match}});
+			reply["sightings"] = std::move(out);
+			count = static_cast<std::int64_t>(rows->size());
+			// Seen: a (retro-)hit, whose text may be recorded.
+			if (!rows->empty())
+				found_plate = audit::AuditTarget::hit_plate(plate);
+		} else {
+			count = rows.error();
+		}
+	} else {
+		auto rows = retention_->hits(*since);
+		if (rows) {
+			json out = json::array();
+			for (const auto &h : *rows)
+				out.push_back({{"id", h.id},
+					       {"plate", h.hit.plate},
+					       {"camera", h.hit.camera},
+					       {"list", h.hit.list_id},
+					       {"category", h.hit.category},
+					       {"seen", audit::format_time(h.seen)}});
+			reply["hits"] = std::move(out);
+			count = static_cast<std::int64_t>(rows->size());
+		} else {
+			count = rows.error();
+		}
+	}
+	crypto::wipe(plate);
+	const Status recorded =
+		authz->record(who, *role, req, policy,
+			      count ? audit::Outcome::Success : audit::Outcome::Failed,
+			      count ? std::optional<std::int64_t>(*count) : std::nullopt,
+			      found_plate ? &*found_plate : nullptr,
+			      count ? std::string() : count.error().message);
+	if (!count)
+		return error_reply(count.error().code == -EPERM ? "forbidden" : "failed",
+				   count.error().message);
+	if (!recorded) {
+		// No trace, no answer.
+		LOG(Audit, Error) << "investigation not recorded: " << recorded.error().message;
+		return error_reply("failed", "the access could not be recorded in the audit log, "
+					     "not answering: " + recorded.error().message);
+	}
+	return reply;
+}
 
+} // namespace lethe::daemon

@@ -74,6 +74,10 @@ private:
 	[[nodiscard]] std::shared_ptr<audit::Authorizer> authorizer() const;
 	void rejected(int fd, const std::string &reason);
 	nlohmann::json handle(const nlohmann::json &request, int fd);
+	/// `query` and `hits.list` for investigators: purpose, case and role checked, recorded.
+	nlohmann::json investigate(const nlohmann::json &request, int fd,
+				   const audit::Principal &who, audit::AccessRequest req,
+				   const policy::Policy &policy);
 	nlohmann::json snapshot_json(const nlohmann::json &request);
 	nlohmann::json camera_list_json() const;
 	[[nodiscard]] policy::Policy current_policy() const;

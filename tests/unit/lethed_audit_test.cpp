@@ -555,7 +555,9 @@ TEST(LethedAudit, EveryControlCommandByEveryRoleIsDecidedAndRecorded)
 {
 	lethe::test::MosquittoBroker broker;
 	ASSERT_TRUE(broker.start()) << broker.log_text();
-	Device d(broker);
+	PolicyOptions po;
+	po.retro_hit_queries = true;
+	Device d(broker, po);
 	d.install_hotlist({"ZZZ9999"}, 1);
 	const auto replay = make_replay(d.dir / "replay", {"us-front.jpg"});
 	const std::string camera = "loop = true\nreplay_fps = 15\n";
@@ -578,14 +580,26 @@ TEST(LethedAudit, EveryControlCommandByEveryRoleIsDecidedAndRecorded)
 	    {"camera.snapshot", "camera.snapshot"},
 	    {"selftest", "selftest"},
 	    {"reload", "config.change"},
+	    {"query", "query"},
+	    {"hits.list", "hits.list"},
 	};
 	// Who may do what over the socket (docs/audit.md, docs/control.md): the technician
-	// all of it, nobody else any of it.
+	// the device, the investigator the reads (with purpose and case), nobody else anything.
 	const std::map<std::string, std::set<std::string>> allowed = {
 	    {"technician", {"status", "camera.list", "camera.snapshot", "selftest", "reload"}},
 	    {"privacy_officer", {}},
-	    {"investigator", {}},
+	    {"investigator", {"query", "hits.list"}},
 	    {"none", {}},
+	};
+	auto request_for = [](const std::string &command) {
+		json r = {{"command", command}};
+		if (command == "query" || command == "hits.list") {
+			r["purpose"] = "investigation";
+			r["case"] = "C-9";
+		}
+		if (command == "query")
+			r["plate"] = "KLM4829";
+		return r.dump() + "\n";
 	};
 	// Reloads by the daemon that changed the role map.
 	auto role_reloads = [&] {
@@ -609,8 +623,42 @@ TEST(LethedAudit, EveryControlCommandByEveryRoleIsDecidedAndRecorded)
 			    << read_file(d.log);
 			++reloads;
 		}
+		// `lethe query` with no state directory asks the daemon: the role is that of
+		// this process on the socket, and only an investigator gets an answer. 7ABC123
+		// is not on this device's hot list: a non-hit, found by its keyed digest.
+		const std::string via_daemon = "LETHE_CONTROL_SOCKET=" +
+		                               (d.run / "control.sock").string() + " " + kCli +
+		                               " query --plate 7ABC123 --purpose investigation"
+		                               " --case C-9 --json";
+		if (role == "investigator") {
+			json rows;
+			ASSERT_TRUE(wait_for(
+			    [&] {
+				    rows = json::parse(run_command(via_daemon).output, nullptr, false);
+				    return rows.is_array() && !rows.empty();
+			    },
+			    90s))
+			    << rows.dump() << "\n"
+			    << read_file(d.log);
+			EXPECT_EQ(rows[0].value("camera", ""), "cam-a");
+			EXPECT_EQ(rows[0].value("match", ""), "exact");
+			const json e = last_root_entry(d);
+			EXPECT_EQ(e.value("action", ""), "query");
+			EXPECT_EQ(e["target"].value("type", ""), "hit_plate") << e.dump();
+			EXPECT_EQ(e.value("results", -1), static_cast<int>(rows.size()));
+			const auto hits = run_command(
+			    "LETHE_CONTROL_SOCKET=" + (d.run / "control.sock").string() + " " + kCli +
+			    " hits list --purpose investigation --case C-9 --json");
+			EXPECT_EQ(hits.status, 0) << hits.output;
+			EXPECT_TRUE(json::parse(hits.output, nullptr, false).is_array()) << hits.output;
+		} else {
+			const auto q = run_command(via_daemon, true);
+			EXPECT_EQ(q.status, 1) << role << ": " << q.output;
+			EXPECT_NE(q.output.find("refused"), std::string::npos) << q.output;
+			EXPECT_EQ(last_root_entry(d).value("outcome", ""), "refused");
+		}
 		for (const auto &[command, action] : commands) {
-			const json reply = raw_request(d, json{{"command", command}}.dump() + "\n");
+			const json reply = raw_request(d, request_for(command));
 			const bool may = allowed.at(role).count(command) > 0;
 			EXPECT_EQ(reply.value("ok", false), may)
 			    << role << " " << command << " " << reply.dump();
@@ -631,6 +679,23 @@ TEST(LethedAudit, EveryControlCommandByEveryRoleIsDecidedAndRecorded)
 			if (may && command == "camera.snapshot") {
 				EXPECT_EQ(e.value("results", 0), 1);
 				EXPECT_EQ(target_value(e), "camera:cam-a");
+			}
+			if (command == "query" || command == "hits.list") {
+				EXPECT_EQ(e.value("purpose", ""), "investigation");
+				EXPECT_EQ(e.value("case", ""), "C-9");
+			}
+			if (command == "query") {
+				// Never seen here: only the keyed digest of the term is recorded.
+				EXPECT_EQ(e["target"].value("type", ""), "digest") << e.dump();
+				if (may) {
+					EXPECT_EQ(e.value("results", -1), 0);
+					EXPECT_EQ(reply["sightings"], json::array());
+				}
+			}
+			if (may && command == "hits.list") {
+				EXPECT_TRUE(reply["hits"].is_array()) << reply.dump();
+				EXPECT_EQ(e.value("results", -1),
+				          static_cast<int>(reply["hits"].size()));
 			}
 		}
 	}
