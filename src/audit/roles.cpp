@@ -219,7 +219,8 @@ Result<RoleMap> RoleMap::parse(std::string_view toml_text, std::string_view sour
 	};
 	if (!roles)
 		return make_error(-EINVAL, where(*roles_node) + ": [roles] must be a table");
-	for (const auto &[key, node] : *roles) {
+	for (const auto &[key, entry] : *roles) {
+		const toml::node &node = entry; // clang < 16 cannot capture a structured binding
 		const std::string k(key.str());
 		auto string_list = [&](std::vector<std::string> &out) -> Status {
 			const toml::array *arr = node.as_array();
