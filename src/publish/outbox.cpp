@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Durable encrypted outbox on SQLite: store before publish, delete after PUBACK, purge on expiry.
 #include <fcntl.h>
+#include <algorithm>
 #include <fstream>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,8 +21,15 @@ std::int64_t to_ms(Outbox::TimePoint t)
 
 Outbox::TimePoint from_ms(std::int64_t ms)
 {
-	return Outbox::TimePoint(std::chrono::duration_cast<Outbox::TimePoint::duration>(
-		std::chrono::milliseconds(ms)));
+	// A damaged file can hold any integer: saturate to what the clock can represent instead
+	// of overflowing its nanosecond count (signed overflow; found by tests/fuzz/outbox_fuzz).
+	using Duration = Outbox::TimePoint::duration;
+	constexpr std::int64_t lo =
+		std::chrono::duration_cast<std::chrono::milliseconds>(Duration::min()).count();
+	constexpr std::int64_t hi =
+		std::chrono::duration_cast<std::chrono::milliseconds>(Duration::max()).count();
+	return Outbox::TimePoint(std::chrono::duration_cast<Duration>(
+		std::chrono::milliseconds(std::clamp(ms, lo, hi))));
 }
 
 std::string aad(const std::string &event_id, const std::string &topic)
