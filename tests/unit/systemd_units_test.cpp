@@ -43,7 +43,8 @@ TEST(SystemdUnits, HardeningRequirementsPresent)
 		lethe::test::read_file(std::string(LETHE_SOURCE_DIR) + "/systemd/lethed.service");
 	for (const char *line :
 	     {"Type=notify", "User=lethe", "StateDirectory=lethe", "ConfigurationDirectory=lethe",
-	      "RuntimeDirectory=lethe", "UMask=0027", "ProtectSystem=strict", "NoNewPrivileges=yes",
+	      "RuntimeDirectory=lethe", "RuntimeDirectoryMode=0755" /* technicians: control.sock */,
+	      "UMask=0027", "ProtectSystem=strict", "NoNewPrivileges=yes",
 	      "CapabilityBoundingSet=\n", "DevicePolicy=closed", "DeviceAllow=char-video4linux rw",
 	      "DeviceAllow=char-media rw", "DeviceAllow=char-dma_heap rw", "RestrictAddressFamilies=",
 	      "SystemCallFilter=@system-service", "WatchdogSec=", "Restart=on-failure", "LimitCORE=0"})
