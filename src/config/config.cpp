@@ -70,8 +70,9 @@ public:
 		const toml::node *n = t.get(key);
 		if (!n)
 			return;
-		const auto v = n->value<long long>();
-		if (!n->is_integer() || !v || *v < min || *v > max) {
+		// value<long long>() of a float converts it, out of range undefined (config_fuzz).
+		const auto v = n->is_integer() ? n->value<long long>() : std::nullopt;
+		if (!v || *v < min || *v > max) {
 			error(n->source(), where(section, key) + ": must be an integer " +
 						   std::to_string(min) + ".." + std::to_string(max));
 			return;
@@ -85,8 +86,9 @@ public:
 		const toml::node *n = t.get(key);
 		if (!n)
 			return;
-		const auto v = n->value<long long>();
-		if (!n->is_integer() || !v || *v < min || *v > max) {
+		// value<long long>() of a float converts it, out of range undefined (config_fuzz).
+		const auto v = n->is_integer() ? n->value<long long>() : std::nullopt;
+		if (!v || *v < min || *v > max) {
 			error(n->source(), where(section, key) + ": must be an integer " +
 						   std::to_string(min) + ".." + std::to_string(max));
 			return;
@@ -194,8 +196,9 @@ public:
 			long long v[4];
 			for (int i = 0; i < 4; ++i)
 				v[i] = *(*a)[static_cast<std::size_t>(i)].value<long long>();
-			if (v[0] >= 0 && v[1] >= 0 && v[2] > 0 && v[3] > 0 && v[0] + v[2] <= 16384 &&
-			    v[1] + v[3] <= 16384)
+			// Each bounded first: the sums of two huge integers would overflow.
+			if (std::all_of(v, v + 4, [](long long x) { return x >= 0 && x <= 16384; }) &&
+			    v[2] > 0 && v[3] > 0 && v[0] + v[2] <= 16384 && v[1] + v[3] <= 16384)
 				return Rect{static_cast<int>(v[0]), static_cast<int>(v[1]),
 					    static_cast<int>(v[2]), static_cast<int>(v[3])};
 		}

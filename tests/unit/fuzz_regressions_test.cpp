@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "lethe/config/config.h"
 #include "lethe/hotlist/hotlist.h"
 #include "lethe/publish/outbox.h"
 #include "lethe/store/database.h"
@@ -38,6 +39,26 @@ TEST(FuzzRegressions, HotlistTimesBeyondClockRangeAreRefused)
 	EXPECT_FALSE(hotlist::parse_utc("9999-12-31T23:59:59Z").ok());
 	EXPECT_FALSE(hotlist::parse_utc("2026-01-01T-1:00:00Z").ok());
 	EXPECT_TRUE(lethe::parse_utc("2200-01-01", lethe::UtcForm::DateOrDateTime).ok());
+}
+
+TEST(FuzzRegressions, ConfigHugeNumbersAreRefusedWithoutOverflow)
+{
+	// config_fuzz: `port = 1.8e84` reached toml++'s value<long long>() on a float, an
+	// out-of-range float-to-integer conversion (UBSan float-cast-overflow, clang). And a roi
+	// of two huge integers overflowed `x + width` (signed overflow, caught here by GCC too).
+	const std::string head = "[device]\nid = \"d\"\n";
+	auto port = config::parse(head + "[[broker]]\nname = \"b\"\nport = 1.8e84\n", "f.toml");
+	ASSERT_FALSE(port.ok());
+	EXPECT_NE(port.error().message.find("f.toml:5: broker[0].port: must be an integer"),
+	          std::string::npos)
+	    << port.error().message;
+	auto roi = config::parse(head + "[[camera]]\nid = \"c\"\nsource = \"replay\"\n"
+	                                "uri = \"/r\"\nroi = [9223372036854775807, 0, "
+	                                "9223372036854775807, 1]\n",
+	                         "f.toml");
+	ASSERT_FALSE(roi.ok());
+	EXPECT_NE(roi.error().message.find("roi: must be [x, y, width, height]"), std::string::npos)
+	    << roi.error().message;
 }
 
 TEST(FuzzRegressions, OutboxRowTimesBeyondClockRangeDoNotOverflow)
