@@ -3,6 +3,8 @@
 #include "lethe/detect/plate_detector.h"
 
 #include "lethe/detect/classical_detector.h"
+#include "lethe/detect/combined_detector.h"
+#include "lethe/detect/dnn_detector.h"
 
 namespace lethe::detect {
 
@@ -11,12 +13,22 @@ Result<std::unique_ptr<PlateDetector>> PlateDetector::create(std::string_view na
 {
 	if (name == "classical")
 		return std::unique_ptr<PlateDetector>(new ClassicalDetector(options));
-	return make_error(-EINVAL, "unknown detector '" + std::string(name) + "' (classical)");
+	if (name == "dnn" || name == "both") {
+		auto dnn = DnnDetector::create(options);
+		if (!dnn)
+			return dnn.error();
+		if (name == "dnn")
+			return std::unique_ptr<PlateDetector>(std::move(dnn).value());
+		return std::unique_ptr<PlateDetector>(new CombinedDetector(
+			std::make_unique<ClassicalDetector>(options), std::move(dnn).value()));
+	}
+	return make_error(-EINVAL,
+			  "unknown detector '" + std::string(name) + "' (classical, dnn, both)");
 }
 
 std::vector<std::string> PlateDetector::backends()
 {
-	return {"classical"};
+	return {"classical", "dnn", "both"};
 }
 
 } // namespace lethe::detect

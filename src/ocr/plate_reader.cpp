@@ -95,6 +95,20 @@ Result<PlateRead> PlateReader::read_region(const cv::Mat &bgr, const cv::Mat &gr
 	PlateRead none;
 	if (region.rect.size.height < 4 || region.rect.size.width < 8)
 		return none;
+	if (region.whole_plate) {
+		// A whole plate: search from where its character row would be on a plate of this
+		// region's standard (the patch geometry below is in character heights).
+		const RimGeometry g = rim_geometry(options_.region);
+		detect::PlateRegion row = region;
+		row.whole_plate = false;
+		const float ch = region.rect.size.height / static_cast<float>(g.k_h);
+		row.rect.size.height = ch;
+		row.rect.size.width =
+			std::max(region.rect.size.width - static_cast<float>(g.pad_w) * ch, 2.0F * ch);
+		row.rect.center -= cv::Point2f(static_cast<float>(g.dx) * ch,
+					       static_cast<float>(g.dy) * ch);
+		return read_region(bgr, gray, row);
+	}
 	// Grow sideways by a few character heights: the detector may have missed characters at
 	// the row's ends.
 	const double grow_x = std::clamp(kGrowChars * region.rect.size.height / region.rect.size.width,

@@ -15,14 +15,16 @@ namespace lethe::detect {
 
 /// A place in a frame that may hold a plate, in source-image pixels.
 ///
-/// `rect` is the rotated box of what the backend found (for the classical detector: the
-/// character row; for a trained detector: the plate). `box` is its axis-aligned bounding box,
-/// clipped to the image. `score` ranks regions within one frame (higher is more plate-like;
-/// backends document their scale, callers must not compare scores across backends).
+/// `rect` is the rotated box of what the backend found: the character row (the classical
+/// detector), or the whole plate with some margin (a trained detector; `whole_plate` set).
+/// `box` is its axis-aligned bounding box, clipped to the image. `score` ranks regions within
+/// one frame (higher is more plate-like; backends document their scale, callers must not
+/// compare scores across backends).
 struct PlateRegion {
 	cv::RotatedRect rect;
 	cv::Rect box;
 	float score = 0.0F;
+	bool whole_plate = false;
 };
 
 /// Options shared by all backends; a backend ignores what it has no use for.
@@ -31,8 +33,14 @@ struct DetectorOptions {
 	std::size_t max_regions = 12;
 	/// Frames are analysed at most this wide (pixels); larger frames are scaled down.
 	int max_width = 1280;
-	/// Backend-specific model file (a trained detector's ONNX); empty for none.
+	/// Trained detector ("dnn", "both"): the ONNX file; empty = models/detector/plates.onnx
+	/// from the installed model directory, else the source tree's.
 	std::string model_path;
+	/// Trained detector: the network's input size (multiples of 32), fixed per camera so that
+	/// cv::dnn allocates once; frames are scaled to fit it.
+	cv::Size dnn_input{640, 384};
+	/// Trained detector: plate-centre heat (0..1) a region needs.
+	float dnn_threshold = 0.5F;
 };
 
 /// Finds candidate plate regions in a BGR frame. Not thread-safe: use one per thread.
@@ -50,7 +58,8 @@ public:
 	/// that is not 8-bit BGR/grey is an error; a frame without plates is an empty list.
 	[[nodiscard]] virtual Result<std::vector<PlateRegion>> detect(const cv::Mat &bgr) = 0;
 
-	/// Backends by name: "classical" (OpenCV morphology, no model).
+	/// Backends by name: "classical" (rows of character-like blobs, no model), "dnn" (the
+	/// trained CNN, options.model_path), "both" (classical rows plus the CNN's other plates).
 	[[nodiscard]] static Result<std::unique_ptr<PlateDetector>>
 	create(std::string_view name, const DetectorOptions &options = {});
 
