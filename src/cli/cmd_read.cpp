@@ -154,6 +154,8 @@ int run_read(int argc, char **argv)
 	unsigned threads = 1;
 	bool json = false;
 	std::string tessdata;
+	std::string detector = "both";
+	std::string detector_model;
 	std::vector<std::string> paths;
 	app.add_option("--region", region, "Plate syntax: us, eu or br")
 		->check(CLI::IsMember({"us", "eu", "br"}))
@@ -167,6 +169,14 @@ int run_read(int argc, char **argv)
 		     "box:[x,y,w,h], candidates:[{text, confidence}]}]} or {file, ms, error}");
 	app.add_option("--tessdata", tessdata,
 		       "Directory with eng.traineddata (default: $LETHE_TESSDATA, Debian's)");
+	app.add_option("--detector", detector,
+		       "Plate detector: classical (rows of character-like blobs), dnn (the trained "
+		       "CNN) or both (classical rows plus the CNN's other plates)")
+		->check(CLI::IsMember(detect::PlateDetector::backends()))
+		->capture_default_str();
+	app.add_option("--detector-model", detector_model,
+		       "ONNX plate detector for dnn/both (default: the installed "
+		       "models/detector/plates.onnx)");
 	app.add_option("PATH", paths, "Image files or directories")->required();
 	app.footer("Exit status: 0 all files read (with or without plates), 1 a file could not be "
 		   "read, 2 usage.");
@@ -186,6 +196,8 @@ int run_read(int argc, char **argv)
 	options.region = ocr::parse_region(region).value();
 	options.top = top;
 	options.recognizer_options.data_dir = tessdata;
+	options.detector = detector;
+	options.detector_options.model_path = detector_model;
 
 	const std::vector<std::string> files = expand(paths);
 	threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(1, files.size())));

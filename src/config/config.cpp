@@ -444,8 +444,10 @@ Result<Config> parse(std::string_view text, std::string_view source)
 	}
 
 	if (const toml::table *t = p.table(root, "reader", "[reader]")) {
-		p.check_keys(*t, "[reader]", {"region", "top", "min_confidence", "models_dir"});
+		p.check_keys(*t, "[reader]",
+			     {"region", "top", "min_confidence", "models_dir", "detector"});
 		p.get(*t, "reader", "region", cfg.reader.region, {"us", "eu", "br"});
+		p.get(*t, "reader", "detector", cfg.reader.detector, {"classical", "dnn", "both"});
 		p.get(*t, "reader", "top", cfg.reader.top, 1, 10);
 		p.get(*t, "reader", "min_confidence", cfg.reader.min_confidence, 0.0, 1.0);
 		p.get_path(*t, "reader", "models_dir", cfg.reader.models_dir, true);

@@ -3,6 +3,7 @@
 #include "pipeline.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "lethe/common/crypto.h"
 #include "lethe/common/log.h"
@@ -64,6 +65,11 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(const config::Config &config,
 	ro.region = *region;
 	ro.top = config.reader.top;
 	ro.min_confidence = static_cast<float>(config.reader.min_confidence);
+	ro.detector = config.reader.detector;
+	if (!config.reader.models_dir.empty())
+		ro.detector_options.model_path =
+			(std::filesystem::path(config.reader.models_dir) / "detector" / "plates.onnx")
+				.string();
 	// One reader (an OCR model in memory, about a second to load on a slow core) per worker;
 	// snapshots borrow worker 0's, so a restart loads no model that frames do not need.
 	for (unsigned i = 0; i < config.pipeline.workers; ++i) {

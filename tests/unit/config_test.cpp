@@ -94,6 +94,11 @@ TEST(Config, WrongTypeAndBadChoice)
 	EXPECT_NE(e.find("t.toml:4: reader.region: 'mars' is not allowed; one of us, eu, br"),
 		  std::string::npos) << e;
 	EXPECT_NE(e.find("t.toml:5: reader.top: must be an integer 1..10"), std::string::npos) << e;
+	const auto e2 = errors_of("[device]\nid = \"a\"\n[reader]\ndetector = \"yolo\"\n");
+	EXPECT_NE(e2.find("t.toml:4: reader.detector: 'yolo' is not allowed; one of classical, dnn, "
+			  "both"),
+		  std::string::npos)
+		<< e2;
 }
 
 TEST(Config, EveryErrorIsReported)

@@ -79,7 +79,8 @@ TEST(ReadCli, HelpDescribesOptions)
 {
 	auto r = run_command(join({kCli, "read", "--help"}));
 	EXPECT_EQ(r.status, 0);
-	for (const char *opt : {"--region", "--top", "--threads", "--json"})
+	for (const char *opt : {"--region", "--top", "--threads", "--json", "--detector",
+				"--detector-model"})
 		EXPECT_NE(r.output.find(opt), std::string::npos) << opt;
 }
 
@@ -88,6 +89,25 @@ TEST(ReadCli, UsageErrors)
 	EXPECT_EQ(run_command(join({kCli, "read"}), true).status, 2);
 	EXPECT_EQ(run_command(join({kCli, "read", "--region", "xx", q(kSamples)}), true).status, 2);
 	EXPECT_EQ(run_command(join({kCli, "read", "--top", "0", q(kSamples)}), true).status, 2);
+	EXPECT_EQ(run_command(join({kCli, "read", "--detector", "xx", q(kSamples)}), true).status, 2);
+}
+
+TEST(ReadCli, DetectorChoice)
+{
+	// The trained detector reads the samples too; a missing model is a clear failure.
+	auto r = run_command(join({kCli, "read", "--json", "--detector", "dnn", "--region", "us",
+				   q(kSamples + "/us-front.jpg")}));
+	ASSERT_EQ(r.status, 0) << r.output;
+	const auto v = lines(r.output);
+	ASSERT_EQ(v.size(), 1U);
+	ASSERT_EQ(v[0].at("plates").size(), 1U) << r.output;
+	EXPECT_EQ(v[0].at("plates")[0].at("text"), "7ABC123");
+	TempDir dir;
+	auto bad = run_command(join({kCli, "read", "--detector", "both", "--detector-model",
+				     q(dir / "missing.onnx"), q(kSamples)}),
+			       true);
+	EXPECT_EQ(bad.status, 1);
+	EXPECT_NE(bad.output.find("missing.onnx"), std::string::npos) << bad.output;
 }
 
 TEST(ReadCli, JsonLinesOnTheSamples)

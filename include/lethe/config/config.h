@@ -53,6 +53,7 @@ struct Reader {
 	unsigned top = 3;           ///< candidates per plate, 1..10
 	double min_confidence = 0.3; ///< 0..1; weaker reads are ignored before tracking
 	std::string models_dir;     ///< "" = the installed default
+	std::string detector = "both"; ///< "classical" | "dnn" | "both" (see docs/reader.md)
 	bool operator==(const Reader &) const = default;
 };
 
