@@ -141,8 +141,12 @@ TEST(FuzzRegressions, ControlSocketNonStringCameraIsRefusedAndDaemonStaysUp)
 		const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		::dup2(fd, 1);
 		::dup2(fd, 2);
-		const char *argv[] = {LETHED_PATH, "--config", config.c_str(), nullptr};
-		::execv(LETHED_PATH, const_cast<char *const *>(argv));
+		// LETHED_PATH is a shell command prefix (under qemu-user it starts with the
+		// emulator): exec through the shell, which leaves lethed with this pid.
+		const std::string script = std::string("exec ") + LETHED_PATH + " \"$@\"";
+		const char *argv[] = {"/bin/sh", "-c",          script.c_str(), "lethed",
+		                      "--config", config.c_str(), nullptr};
+		::execv("/bin/sh", const_cast<char *const *>(argv));
 		::_exit(127);
 	}
 	const fs::path socket = dir / "run" / "control.sock";
