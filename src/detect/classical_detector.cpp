@@ -18,13 +18,6 @@ constexpr int kMaxChar = 64;
 constexpr int kLevels = 2;
 constexpr int kMinChain = 4;
 
-double iou(const cv::Rect &a, const cv::Rect &b)
-{
-	const double inter = (a & b).area();
-	const double uni = a.area() + b.area() - inter;
-	return uni > 0 ? inter / uni : 0.0;
-}
-
 struct Blob {
 	cv::Rect r;
 	[[nodiscard]] double cy() const { return r.y + r.height / 2.0; }
@@ -170,20 +163,7 @@ Result<std::vector<PlateRegion>> ClassicalDetector::detect(const cv::Mat &bgr)
 	const cv::Rect frame(0, 0, gray.cols, gray.rows);
 	for (auto &r : all)
 		r.box = r.rect.boundingRect() & frame;
-	std::sort(all.begin(), all.end(), [](auto &a, auto &b) { return a.score > b.score; });
-	std::vector<PlateRegion> kept;
-	for (const auto &r : all) {
-		if (r.box.area() <= 0)
-			continue;
-		bool dup = false;
-		for (const auto &k : kept)
-			dup = dup || iou(k.box, r.box) > 0.5;
-		if (!dup)
-			kept.push_back(r);
-		if (kept.size() >= options_.max_regions)
-			break;
-	}
-	return kept;
+	return keep_strongest(std::move(all), 0.5, options_.max_regions);
 }
 
 } // namespace lethe::detect

@@ -18,13 +18,6 @@ constexpr int kStride = 8;
 /// Predicted boxes narrower than this (input pixels) are noise.
 constexpr float kMinBoxWidth = 8.0F;
 
-double iou(const cv::Rect &a, const cv::Rect &b)
-{
-	const double inter = (a & b).area();
-	const double uni = a.area() + b.area() - inter;
-	return uni > 0 ? inter / uni : 0.0;
-}
-
 bool readable_file(const std::string &path)
 {
 	std::error_code ec;
@@ -164,18 +157,7 @@ Result<std::vector<PlateRegion>> DnnDetector::detect(const cv::Mat &frame)
 				all.push_back(r);
 		}
 	}
-	std::sort(all.begin(), all.end(), [](auto &a, auto &b) { return a.score > b.score; });
-	std::vector<PlateRegion> kept;
-	for (const auto &r : all) {
-		bool dup = false;
-		for (const auto &k : kept)
-			dup = dup || iou(k.box, r.box) > 0.3;
-		if (!dup)
-			kept.push_back(r);
-		if (kept.size() >= options_.max_regions)
-			break;
-	}
-	return kept;
+	return keep_strongest(std::move(all), 0.3, options_.max_regions);
 }
 
 } // namespace lethe::detect

@@ -2,11 +2,40 @@
 // PlateDetector factory: backends by name.
 #include "lethe/detect/plate_detector.h"
 
+#include <algorithm>
+
 #include "lethe/detect/classical_detector.h"
 #include "lethe/detect/combined_detector.h"
 #include "lethe/detect/dnn_detector.h"
 
 namespace lethe::detect {
+
+double box_iou(const cv::Rect &a, const cv::Rect &b)
+{
+	const double inter = (a & b).area();
+	const double uni = a.area() + b.area() - inter;
+	return uni > 0 ? inter / uni : 0.0;
+}
+
+std::vector<PlateRegion> keep_strongest(std::vector<PlateRegion> regions, double max_iou,
+					std::size_t max_regions)
+{
+	std::sort(regions.begin(), regions.end(),
+		  [](const PlateRegion &a, const PlateRegion &b) { return a.score > b.score; });
+	std::vector<PlateRegion> kept;
+	for (auto &r : regions) {
+		if (kept.size() >= max_regions)
+			break;
+		if (r.box.area() <= 0)
+			continue;
+		const bool dup = std::any_of(kept.begin(), kept.end(), [&](const PlateRegion &k) {
+			return box_iou(k.box, r.box) > max_iou;
+		});
+		if (!dup)
+			kept.push_back(std::move(r));
+	}
+	return kept;
+}
 
 Result<std::unique_ptr<PlateDetector>> PlateDetector::create(std::string_view name,
 							      const DetectorOptions &options)

@@ -3,39 +3,21 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <sstream>
 
 #include <opencv2/imgproc.hpp>
 
 #include "lethe/detect/dnn_detector.h"
 #include "lethe/ocr/image_file.h"
 #include "lethe/ocr/plate_reader.h"
+#include "support/samples.h"
 #include "support/temp_dir.h"
 
 namespace lethe::detect {
 namespace {
 
-struct Sample {
-	std::string file;
-	cv::Rect box;
-	std::string plate;
-	std::string region;
-};
+using Sample = test::LabelledSample;
 
-std::vector<Sample> samples()
-{
-	std::ifstream in(std::string(LETHE_TEST_DATA_DIR) + "/samples/labels.tsv");
-	std::string line;
-	std::getline(in, line);
-	std::vector<Sample> out;
-	while (std::getline(in, line)) {
-		std::istringstream ss(line);
-		Sample s;
-		ss >> s.file >> s.box.x >> s.box.y >> s.box.width >> s.box.height >> s.plate >> s.region;
-		out.push_back(s);
-	}
-	return out;
-}
+std::vector<Sample> samples() { return test::labelled_samples(); }
 
 cv::Mat load(const std::string &file)
 {

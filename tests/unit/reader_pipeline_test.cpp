@@ -4,8 +4,6 @@
 
 #include <dlfcn.h>
 
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include <opencv2/imgcodecs.hpp>
@@ -16,6 +14,7 @@
 #include "lethe/ocr/image_file.h"
 #include "lethe/ocr/plate_reader.h"
 #include "lethe/ocr/tesseract_recognizer.h"
+#include "support/samples.h"
 
 namespace lethe::ocr {
 namespace {
@@ -29,18 +28,9 @@ struct Sample {
 
 std::vector<Sample> samples()
 {
-	std::ifstream in(std::string(LETHE_TEST_DATA_DIR) + "/samples/labels.tsv");
-	std::string line;
-	std::getline(in, line);
 	std::vector<Sample> out;
-	while (std::getline(in, line)) {
-		std::istringstream ss(line);
-		Sample s;
-		std::string region;
-		ss >> s.file >> s.box.x >> s.box.y >> s.box.width >> s.box.height >> s.plate >> region;
-		s.region = parse_region(region).value();
-		out.push_back(s);
-	}
+	for (const auto &l : test::labelled_samples())
+		out.push_back({l.file, l.box, l.plate, parse_region(l.region).value()});
 	return out;
 }
 

@@ -43,6 +43,14 @@ struct DetectorOptions {
 	float dnn_threshold = 0.5F;
 };
 
+/// Intersection over union of two boxes (0 when both are empty).
+[[nodiscard]] double box_iou(const cv::Rect &a, const cv::Rect &b);
+
+/// Best-first suppression shared by the backends: sorts by score, drops empty boxes and any
+/// box overlapping a kept one by more than `max_iou`, keeps at most `max_regions`.
+[[nodiscard]] std::vector<PlateRegion> keep_strongest(std::vector<PlateRegion> regions,
+						      double max_iou, std::size_t max_regions);
+
 /// Finds candidate plate regions in a BGR frame. Not thread-safe: use one per thread.
 class PlateDetector
 {
