@@ -14,6 +14,7 @@
 #include <mqtt_protocol.h>
 #include <nlohmann/json.hpp>
 
+#include "broker_relay.h"
 #include "lethe/common/log.h"
 
 namespace lethe::publish {
@@ -273,6 +274,7 @@ void Publisher::send_status(bool online)
 
 bool Publisher::connect_once()
 {
+	relay_.reset();
 	if (mosq_) {
 		mosquitto_destroy(mosq_);
 		mosq_ = nullptr;
@@ -286,6 +288,24 @@ bool Publisher::connect_once()
 		blocked_.clear();
 		protocol = protocol_;
 	}
+	// The broker connection (and TLS) is the relay's; libmosquitto connects to the relay.
+	BrokerRelay::Options ro;
+	ro.host = config_.host;
+	ro.port = config_.port;
+	ro.tls = config_.tls;
+	ro.ca_file = config_.ca_file;
+	ro.cert_file = config_.cert_file;
+	ro.key_file = config_.key_file;
+	ro.cancelled = [this] {
+		std::lock_guard lock(mutex_);
+		return stop_;
+	};
+	auto relay = BrokerRelay::connect(std::move(ro));
+	if (!relay) {
+		set_error(relay.error().message);
+		return false;
+	}
+	relay_ = std::move(relay).value();
 	mosq_ = mosquitto_new(config_.client_id.c_str(), true, this);
 	if (!mosq_) {
 		set_error("mosquitto_new failed");
@@ -297,20 +317,6 @@ bool Publisher::connect_once()
 	mosquitto_connect_v5_callback_set(mosq_, &Publisher::on_connect);
 	mosquitto_disconnect_v5_callback_set(mosq_, &Publisher::on_disconnect);
 	mosquitto_publish_v5_callback_set(mosq_, &Publisher::on_publish);
-	if (config_.tls) {
-		int rc = mosquitto_tls_set(mosq_, config_.ca_file.c_str(), nullptr,
-					   config_.cert_file.empty() ? nullptr : config_.cert_file.c_str(),
-					   config_.key_file.empty() ? nullptr : config_.key_file.c_str(),
-					   nullptr);
-		if (rc == MOSQ_ERR_SUCCESS)
-			rc = mosquitto_tls_opts_set(mosq_, 1 /* SSL_VERIFY_PEER */, "tlsv1.2", nullptr);
-		if (rc == MOSQ_ERR_SUCCESS)
-			rc = mosquitto_tls_insecure_set(mosq_, false);
-		if (rc != MOSQ_ERR_SUCCESS) {
-			set_error(std::string("TLS setup: ") + mosquitto_strerror(rc));
-			return false;
-		}
-	}
 	if (!config_.status_topic.empty()) {
 		bool will_allowed = false;
 		{
@@ -324,16 +330,23 @@ bool Publisher::connect_once()
 		}
 	}
 	const int keepalive = static_cast<int>(std::max<std::int64_t>(5, config_.keepalive.count()));
-	const int rc = protocol == 5 ? mosquitto_connect_bind_v5(mosq_, config_.host.c_str(),
-								  config_.port, keepalive, nullptr,
-								  nullptr)
-				     : mosquitto_connect(mosq_, config_.host.c_str(), config_.port,
-							 keepalive);
+	const int port = relay_->local_port();
+	const int rc = protocol == 5 ? mosquitto_connect_bind_v5(mosq_, "127.0.0.1", port, keepalive,
+								  nullptr, nullptr)
+				     : mosquitto_connect(mosq_, "127.0.0.1", port, keepalive);
 	if (rc != MOSQ_ERR_SUCCESS) {
 		std::string why = mosquitto_strerror(rc);
 		if (rc == MOSQ_ERR_ERRNO)
 			why = std::strerror(errno);
-		set_error("connect to " + config_.broker() + ": " + why);
+		set_error("relay for " + config_.broker() + ": libmosquitto cannot connect to it: " +
+			  why);
+		return false;
+	}
+	auto accepted = relay_->accept_client(mosquitto_socket(mosq_), 10s);
+	if (!accepted) {
+		LOG(Publish, Warning) << "broker " << config_.broker() << ": "
+				      << accepted.error().message;
+		set_error(accepted.error().message);
 		return false;
 	}
 	return true;
@@ -453,6 +466,7 @@ void Publisher::run()
 
 	auto fail = [&](bool before_connack) {
 		connected = awaiting = false;
+		relay_.reset(); // the broker connection goes now, not after the back-off
 		{
 			std::lock_guard lock(mutex_);
 			stats_.connected = false;
@@ -491,17 +505,26 @@ void Publisher::run()
 			connack_deadline = Clock::now() + 10s;
 		}
 
-		pollfd fds[2] = {{mosquitto_socket(mosq_), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+		pollfd fds[4] = {{mosquitto_socket(mosq_), POLLIN, 0}, {wake_fd_, POLLIN, 0}, {}, {}};
 		if (mosquitto_want_write(mosq_))
 			fds[0].events |= POLLOUT;
-		if (fds[0].fd < 0) {
+		if (fds[0].fd < 0 || !relay_) {
 			fail(awaiting);
 			continue;
 		}
-		::poll(fds, 2, 100);
+		relay_->poll_fds(fds[2], fds[3]);
+		::poll(fds, 4, relay_->ready() ? 0 : 100);
 		if (fds[1].revents & POLLIN) {
 			std::uint64_t v = 0;
 			(void)!::read(wake_fd_, &v, sizeof(v));
+		}
+		// The relay first: a broker packet reaches libmosquitto only once it has passed.
+		if (auto relayed = relay_->pump(); !relayed) {
+			const std::string why = relayed.error().message + ": connection dropped";
+			LOG(Publish, Warning) << "broker " << config_.broker() << ": " << why;
+			set_error(why);
+			fail(awaiting);
+			continue;
 		}
 		int rc = MOSQ_ERR_SUCCESS;
 		if (fds[0].revents & (POLLIN | POLLHUP | POLLERR))
@@ -566,7 +589,11 @@ void Publisher::run()
 		while (mosquitto_want_write(mosq_) && Clock::now() < deadline)
 			if (mosquitto_loop_write(mosq_, 16) != MOSQ_ERR_SUCCESS)
 				break;
+		if (relay_) // forward the offline status and the DISCONNECT to the broker
+			relay_->flush(std::chrono::duration_cast<std::chrono::milliseconds>(
+			    std::max(Clock::duration(100ms), deadline - Clock::now())));
 	}
+	relay_.reset();
 	std::lock_guard lock(mutex_);
 	stats_.connected = false;
 }

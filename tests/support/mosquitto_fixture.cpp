@@ -80,7 +80,8 @@ int free_port()
 	return port;
 }
 
-bool make_tls_files(const fs::path &dir, const std::string &prefix, TlsFiles &out)
+bool make_tls_files(const fs::path &dir, const std::string &prefix, TlsFiles &out,
+		    const std::string &server_names)
 {
 	fs::create_directories(dir);
 	const std::string key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
@@ -91,7 +92,7 @@ bool make_tls_files(const fs::path &dir, const std::string &prefix, TlsFiles &ou
 	out.client_cert = dir / (prefix + "-client.crt");
 	out.client_key = dir / (prefix + "-client.key");
 	write_file(dir / (prefix + "-server.ext"),
-		   "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
+		   "subjectAltName=" + server_names + "\nextendedKeyUsage=serverAuth\n");
 	write_file(dir / (prefix + "-client.ext"), "extendedKeyUsage=clientAuth\n");
 	const std::string p = prefix;
 	return run_openssl("req -x509 " + key + " -keyout " + p + "-ca.key -out " + p +
@@ -118,7 +119,7 @@ MosquittoBroker::MosquittoBroker() : MosquittoBroker(Options{}) {}
 MosquittoBroker::MosquittoBroker(Options options) : options_(options)
 {
 	port_ = free_port();
-	if (options_.tls && !make_tls_files(dir_.path() / "pki", "test", tls_))
+	if (options_.tls && !make_tls_files(dir_.path() / "pki", "test", tls_, options_.server_names))
 		tls_ = {};
 	write_config();
 }

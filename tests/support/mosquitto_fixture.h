@@ -42,9 +42,14 @@ struct TlsFiles {
 	std::filesystem::path client_cert, client_key;
 };
 
+/// The names the test server certificate is issued for (its subjectAltName).
+inline const std::string kTestServerNames = "IP:127.0.0.1,DNS:localhost";
+
 /// Generate a PKI in dir (created if needed) with the `openssl` CLI. prefix keeps several PKIs
-/// apart in one directory (e.g. a second, untrusted CA). Returns false if openssl failed.
-bool make_tls_files(const std::filesystem::path &dir, const std::string &prefix, TlsFiles &out);
+/// apart in one directory (e.g. a second, untrusted CA); server_names is the server
+/// certificate's subjectAltName. Returns false if openssl failed.
+bool make_tls_files(const std::filesystem::path &dir, const std::string &prefix, TlsFiles &out,
+		    const std::string &server_names = kTestServerNames);
 
 /// A free TCP port on 127.0.0.1 (bound and released; small race, fine for tests).
 int free_port();
@@ -56,6 +61,8 @@ public:
 		bool persistence = false; ///< keep sessions/queued QoS 1 messages across restarts
 		bool tls = false;         ///< TLS listener with generated certificates
 		bool require_client_cert = true; ///< with tls: mTLS (client certificate required)
+		/// with tls: the server certificate's subjectAltName (e.g. another host's name)
+		std::string server_names = kTestServerNames;
 	};
 
 	MosquittoBroker();

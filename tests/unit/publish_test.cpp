@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lethe/publish/mqtt_inspect.h"
 #include "lethe/publish/publisher.h"
 #include "support/mosquitto_fixture.h"
 #include "support/temp_dir.h"
@@ -556,6 +557,55 @@ TEST(Publish, BrokerWithWrongCaIsRefused)
 	EXPECT_EQ(sub.count(), 0u);
 }
 
+TEST(Publish, BrokerCertificateForAnotherNameIsRefused)
+{
+	// The broker's certificate is signed by the trusted CA, but for another host: the relay
+	// checks the name (here an IP address) as libmosquitto did, and refuses.
+	MosquittoBroker::Options o;
+	o.tls = true;
+	o.server_names = "DNS:broker.example.org";
+	MosquittoBroker broker(o);
+	ASSERT_TRUE(broker.start()) << broker.log_text();
+	Rig rig;
+	auto pub = std::move(Publisher::create(config(broker), *rig.outbox, allow(broker))).value();
+	pub->start();
+	ASSERT_TRUE(pub->publish(hit("NAM1234")));
+	EXPECT_FALSE(pub->wait_connected(3s));
+	const auto st = pub->stats();
+	EXPECT_GE(st.connect_failures, 1u);
+	EXPECT_NE(st.last_error.find("TLS"), std::string::npos) << st.last_error;
+	EXPECT_NE(st.last_error.find("mismatch"), std::string::npos) << st.last_error;
+	EXPECT_EQ(st.outbox_depth, 1u);
+	pub->stop();
+	// No MQTT client ever got past the handshake (a subscriber checking names cannot either).
+	EXPECT_EQ(broker.log_text().find("New client connected"), std::string::npos)
+	    << broker.log_text();
+}
+
+TEST(Publish, TlsByHostNameChecksTheNameAndDelivers)
+{
+	// A broker reached by a DNS name ("localhost", in the certificate): SNI and the name check
+	// take the host-name path, not the IP-address one.
+	MosquittoBroker::Options o;
+	o.tls = true;
+	MosquittoBroker broker(o);
+	ASSERT_TRUE(broker.start()) << broker.log_text();
+	MqttSubscriber sub(broker, kHitTopic);
+	ASSERT_TRUE(sub.connected());
+	Rig rig;
+	auto cfg = config(broker);
+	cfg.host = "localhost";
+	auto policy = allow(broker);
+	policy.recipients[0].broker = cfg.broker();
+	auto pub = std::move(Publisher::create(cfg, *rig.outbox, policy)).value();
+	pub->start();
+	ASSERT_TRUE(pub->wait_connected(10s)) << pub->stats().last_error;
+	ASSERT_TRUE(pub->publish(hit("DNS1234")));
+	ASSERT_TRUE(sub.wait_for(1, 10s));
+	EXPECT_TRUE(pub->wait_until_empty(10s));
+	pub->stop();
+}
+
 TEST(Publish, OutboxDeadlinesFollowRetentionTimeNotTheWallClock)
 {
 	// No broker is listening: the hit waits in the outbox. Its deadline is kept on the clock
@@ -587,6 +637,92 @@ TEST(Publish, OutboxDeadlinesFollowRetentionTimeNotTheWallClock)
 		std::this_thread::sleep_for(50ms);
 	EXPECT_EQ(rig.outbox->depth(), 0u) << "kept past the policy's outbox retention";
 	pub->stop();
+}
+
+std::string bytes(std::initializer_list<int> b)
+{
+	std::string s;
+	for (const int c : b)
+		s.push_back(static_cast<char>(c));
+	return s;
+}
+
+TEST(MqttInspect, FlagsUnknownPropertiesWhereLibmosquittoParsesThem)
+{
+	using mqtt::check_from_broker;
+	// Finding 4: CONNACK, property id 0. libmosquitto 2.0.11 aborts on it.
+	auto s = check_from_broker(bytes({0x20, 0x05, 0x00, 0x00, 0x02, 0x00, 0x02}), 5);
+	ASSERT_FALSE(s);
+	EXPECT_EQ(s.error().code, -EPROTO);
+	EXPECT_EQ(s.error().message,
+		  "broker sent an MQTT 5 property libmosquitto cannot parse (id 0x00 in CONNACK)");
+	// MQTT 3.1.1 packets carry no properties: libmosquitto never reads them.
+	EXPECT_TRUE(check_from_broker(bytes({0x20, 0x05, 0x00, 0x00, 0x02, 0x00, 0x02}), 4));
+	// Known properties pass: CONNACK with receive maximum (33) and a reason string (31).
+	EXPECT_TRUE(check_from_broker(
+	    bytes({0x20, 0x0a, 0x00, 0x00, 0x07, 0x21, 0x00, 0x0a, 0x1f, 0x00, 0x01, 'x'}), 5));
+	// PUBACK (id 1, reason 0, unknown property 0x7f), PUBREC, PUBREL, PUBCOMP alike.
+	for (const int type : {0x40, 0x50, 0x62, 0x70}) {
+		auto p = check_from_broker(bytes({type, 0x05, 0x00, 0x01, 0x00, 0x01, 0x7f}), 5);
+		ASSERT_FALSE(p) << type;
+		EXPECT_NE(p.error().message.find("id 0x7f in PUB"), std::string::npos)
+		    << p.error().message;
+	}
+	// PUBACK without properties, and with a reason code only.
+	EXPECT_TRUE(check_from_broker(bytes({0x40, 0x02, 0x00, 0x01}), 5));
+	EXPECT_TRUE(check_from_broker(bytes({0x40, 0x03, 0x00, 0x01, 0x87}), 5));
+	// DISCONNECT and AUTH: reason code, then properties.
+	EXPECT_FALSE(check_from_broker(bytes({0xe0, 0x03, 0x00, 0x01, 0x00}), 5));
+	EXPECT_FALSE(check_from_broker(bytes({0xf0, 0x03, 0x18, 0x01, 0x05}), 5));
+	EXPECT_TRUE(check_from_broker(bytes({0xe0, 0x01, 0x8e}), 5));
+	// SUBACK and UNSUBACK: packet id, then properties.
+	EXPECT_FALSE(check_from_broker(bytes({0x90, 0x05, 0x00, 0x01, 0x01, 0x00, 0x00}), 5));
+	EXPECT_FALSE(check_from_broker(bytes({0xb0, 0x05, 0x00, 0x01, 0x01, 0x00, 0x00}), 5));
+	// PUBLISH QoS 1: topic "t", packet id, properties (unknown 0x04), payload.
+	EXPECT_FALSE(check_from_broker(
+	    bytes({0x32, 0x08, 0x00, 0x01, 't', 0x00, 0x07, 0x01, 0x04, 'p'}), 5));
+	// The same at QoS 0 has no packet id: the block starts right after the topic.
+	EXPECT_TRUE(check_from_broker(bytes({0x30, 0x06, 0x00, 0x01, 't', 0x02, 0x01, 0x01}), 5));
+	// PINGRESP has no properties.
+	EXPECT_TRUE(check_from_broker(bytes({0xd0, 0x00}), 5));
+	// libmosquitto's length arithmetic wraps: a block of length 1 holding a 5-byte property
+	// (session expiry, 17) makes it read on, and reach the unknown id 0 behind it.
+	auto w = check_from_broker(
+	    bytes({0x20, 0x09, 0x00, 0x00, 0x01, 0x11, 0x00, 0x00, 0x00, 0x00, 0x00}), 5);
+	ASSERT_FALSE(w);
+	EXPECT_NE(w.error().message.find("id 0x00 in CONNACK"), std::string::npos);
+	// An unknown id beyond the end of the packet is never read.
+	EXPECT_TRUE(check_from_broker(bytes({0x20, 0x04, 0x00, 0x00, 0x05, 0x11}), 5));
+}
+
+TEST(MqttInspect, FramesPacketsAndReadsTheConnectLevel)
+{
+	using mqtt::frame_length;
+	EXPECT_EQ(frame_length("").value(), 0u);
+	EXPECT_EQ(frame_length(bytes({0x20})).value(), 0u);
+	EXPECT_EQ(frame_length(bytes({0x20, 0x02, 0x00})).value(), 0u);
+	EXPECT_EQ(frame_length(bytes({0x20, 0x02, 0x00, 0x00, 0xd0})).value(), 4u);
+	// Remaining length 200 (two bytes): 203 in all.
+	std::string big = bytes({0x30, 0xc8, 0x01});
+	big.resize(203, 'x');
+	EXPECT_EQ(frame_length(big).value(), 203u);
+	auto too_big = frame_length(bytes({0x30, 0xff, 0xff, 0x7f}));
+	ASSERT_FALSE(too_big);
+	EXPECT_EQ(too_big.error().code, -EMSGSIZE);
+	EXPECT_NE(too_big.error().message.find("PUBLISH of 2097155 bytes"), std::string::npos)
+	    << too_big.error().message;
+	auto bad = frame_length(bytes({0x30, 0xff, 0xff, 0xff, 0xff, 0x01}));
+	ASSERT_FALSE(bad);
+	EXPECT_EQ(bad.error().code, -EPROTO);
+
+	using mqtt::connect_protocol_level;
+	const std::string v5 = bytes({0x10, 0x10, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x05, 0x02});
+	EXPECT_EQ(connect_protocol_level(v5).value(), 5);
+	EXPECT_EQ(connect_protocol_level(v5.substr(0, 8)).value(), 0);
+	EXPECT_EQ(connect_protocol_level(bytes({0x10, 0x0c, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x04}))
+		      .value(),
+		  4);
+	EXPECT_FALSE(connect_protocol_level(bytes({0x30, 0x00})));
 }
 
 TEST(Outbox, EncryptedExpiresAndSurvivesReopen)

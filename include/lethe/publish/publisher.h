@@ -2,7 +2,10 @@
 // MQTT publisher for hits: policy-checked topics, durable outbox, QoS 1, status with last will.
 //
 // One thread per Publisher owns the libmosquitto connection (MQTT 5, falling back to 3.1.1 if
-// the broker refuses 5; TLS with server verification and optional client certificate). A hit
+// the broker refuses 5). libmosquitto never talks to the broker itself: it speaks plain MQTT
+// to a validating relay on 127.0.0.1 (src/publish/broker_relay.h) that holds the broker
+// connection (TLS with server verification and optional client certificate) and drops it on
+// a broker packet libmosquitto 2.0 would abort the process on (mqtt_inspect.h). A hit
 // handed to publish() is checked against the policy (topic on this broker's allowlist, stale
 // rule), sealed into the Outbox (fsync'd) and only then queued; the thread sends it (QoS 1,
 // never retained) and deletes it from the outbox on PUBACK. After an outage or a crash the
@@ -32,6 +35,8 @@ struct mosquitto;
 struct mqtt5__property;
 
 namespace lethe::publish {
+
+class BrokerRelay;
 
 struct PublisherConfig {
 	std::string device_id;           ///< required; in events and status
@@ -134,6 +139,7 @@ private:
 	PublisherConfig config_;
 	Outbox &outbox_;
 	struct mosquitto *mosq_ = nullptr;
+	std::unique_ptr<BrokerRelay> relay_; ///< libmosquitto's only way to the broker
 	int wake_fd_ = -1;
 
 	mutable std::mutex mutex_; ///< guards everything below
