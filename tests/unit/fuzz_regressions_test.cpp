@@ -367,6 +367,11 @@ void survives_bad_broker(const std::function<void(int fd)> &serve, const std::st
 		EXPECT_GE(bad.load(), 2) << pub->stats().last_error;
 		EXPECT_TRUE(seen) << "last_error: " << pub->stats().last_error;
 	}
+	// The fake broker has gone; the device notices its last connection drop (no timing window:
+	// under qemu-user the publisher thread may lag the fake broker's view).
+	for (const auto until = std::chrono::steady_clock::now() + 30s;
+	     pub->stats().connected && std::chrono::steady_clock::now() < until;)
+		std::this_thread::sleep_for(10ms);
 	const auto st = pub->stats();
 	EXPECT_FALSE(st.connected);
 	EXPECT_GE(st.connect_failures, 2u);
