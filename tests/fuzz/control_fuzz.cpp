@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -24,6 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fuzz_io.h"
 #include "lethe/common/log.h"
 #include "lethe/config/config.h"
 #include "lethed/daemon.h"
@@ -94,21 +96,21 @@ std::string exchange(const fs::path &path, const std::uint8_t *data, std::size_t
 	addr.sun_family = AF_UNIX;
 	std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
 	const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) != 0)
-		__builtin_trap(); // the daemon stopped listening
-	std::size_t off = 0;
-	while (off < size) {
-		const ssize_t n = ::send(fd, data + off, size - off, MSG_NOSIGNAL);
-		if (n <= 0)
-			break; // the daemon may answer and close before reading everything
-		off += static_cast<std::size_t>(n);
+	int rc = -1;
+	if (fd >= 0) {
+		do
+			rc = ::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr));
+		while (rc != 0 && errno == EINTR);
 	}
+	if (rc != 0)
+		__builtin_trap(); // the daemon stopped listening
+	// The daemon may answer and close before reading everything.
+	(void)lethe::fuzz::send_all(fd, data, size);
 	::shutdown(fd, SHUT_WR);
 	std::string reply;
 	char buf[65536];
 	for (;;) {
-		pollfd p{fd, POLLIN, 0};
-		if (::poll(&p, 1, 30000) <= 0) {
+		if (lethe::fuzz::wait_readable(fd, 30000) <= 0) {
 			// The daemon waits at most 5 s for a request line; the slowest request
 			// (camera.list: libcamera enumeration) takes a few seconds under ASan.
 			for (const auto &r : g_recent) {
@@ -121,7 +123,7 @@ std::string exchange(const fs::path &path, const std::uint8_t *data, std::size_t
 			}
 			__builtin_trap(); // no answer within 30 s
 		}
-		const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+		const ssize_t n = lethe::fuzz::recv_retry(fd, buf, sizeof(buf));
 		if (n <= 0)
 			break;
 		reply.append(buf, static_cast<std::size_t>(n));

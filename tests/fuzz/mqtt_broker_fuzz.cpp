@@ -20,17 +20,20 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "fuzz_io.h"
 #include "lethe/common/log.h"
 #include "lethe/publish/event.h"
 #include "lethe/publish/outbox.h"
@@ -126,11 +129,10 @@ Device &device()
 /// Wait up to timeout for bytes from fd; append them. False on EOF or error.
 bool read_some(int fd, std::string &into, int timeout_ms)
 {
-	pollfd p{fd, POLLIN, 0};
-	if (::poll(&p, 1, timeout_ms) <= 0)
+	if (lethe::fuzz::wait_readable(fd, timeout_ms) <= 0)
 		return true; // nothing yet
 	char buf[16384];
-	const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+	const ssize_t n = lethe::fuzz::recv_retry(fd, buf, sizeof(buf));
 	if (n <= 0)
 		return false;
 	into.append(buf, static_cast<std::size_t>(n));
@@ -156,18 +158,20 @@ std::size_t packet_length(const std::string &s)
 int accept_connect(int listener, int &client)
 {
 	// The device gives up on a connection that gets no CONNACK after 10 s (publisher.cpp) and
-	// then reconnects after its back-off: it must be back within 15 s.
-	pollfd p{listener, POLLIN, 0};
-	if (::poll(&p, 1, 15000) <= 0) {
+	// then reconnects after its back-off (1 ms here): it must be back within 15 s.
+	const int ready = lethe::fuzz::wait_readable(listener, 15000);
+	if (ready <= 0) {
+		const int err = errno;
 		const auto st = g_device->publisher->stats();
-		std::fprintf(
-		    stderr,
-		    "device stopped reconnecting: connected %d protocol %d sent %llu acked %llu "
-		    "connects %llu failures %llu last_error '%s'\n",
-		    st.connected, st.protocol, static_cast<unsigned long long>(st.sent),
-		    static_cast<unsigned long long>(st.acked),
-		    static_cast<unsigned long long>(st.connects),
-		    static_cast<unsigned long long>(st.connect_failures), st.last_error.c_str());
+		std::fprintf(stderr,
+		             "device stopped reconnecting (%s): connected %d protocol %d "
+		             "sent %llu acked %llu connects %llu failures %llu last_error '%s'\n",
+		             ready == 0 ? "no connection within 15 s" : std::strerror(err),
+		             st.connected, st.protocol, static_cast<unsigned long long>(st.sent),
+		             static_cast<unsigned long long>(st.acked),
+		             static_cast<unsigned long long>(st.connects),
+		             static_cast<unsigned long long>(st.connect_failures),
+		             st.last_error.c_str());
 		for (const auto &r : g_recent) {
 			std::fprintf(stderr, "earlier input:");
 			for (const char c : r)
@@ -177,7 +181,9 @@ int accept_connect(int listener, int &client)
 		}
 		__builtin_trap(); // the device stopped reconnecting
 	}
-	client = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+	do
+		client = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+	while (client < 0 && errno == EINTR);
 	if (client < 0)
 		__builtin_trap();
 	std::string in;
@@ -239,7 +245,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
 		if (last)
 			end = input.size();
 		const std::string_view part = input.substr(pos, end - pos);
-		if (!part.empty() && ::send(client, part.data(), part.size(), MSG_NOSIGNAL) < 0)
+		if (!part.empty() && !lethe::fuzz::send_all(client, part.data(), part.size()))
 			break;
 		pos = end + kSplit.size();
 		if (last)
