@@ -35,6 +35,19 @@ bool readable(const std::string &path)
 	return path.empty() || ::access(path.c_str(), R_OK) == 0;
 }
 
+/// A libmosquitto loop error for last_error (what `lethe status` shows a technician). err is
+/// errno as libmosquitto left it. It clears errno before each read and reports a read that
+/// hits the end of the stream inside a packet as MOSQ_ERR_ERRNO, so errno 0 there means the
+/// broker closed the connection mid-packet (strerror would say "Success").
+std::string loop_error(int rc, int err)
+{
+	if (rc != MOSQ_ERR_ERRNO)
+		return mosquitto_strerror(rc);
+	if (err == 0)
+		return "the broker closed the connection in the middle of a packet";
+	return std::strerror(err);
+}
+
 } // namespace
 
 bool Publisher::allowed(const policy::Policy &policy, const std::string &broker,
@@ -534,7 +547,7 @@ void Publisher::run()
 		if (rc == MOSQ_ERR_SUCCESS)
 			rc = mosquitto_loop_misc(mosq_);
 		if (rc != MOSQ_ERR_SUCCESS) {
-			set_error(std::string("connection: ") + mosquitto_strerror(rc));
+			set_error("connection to " + config_.broker() + ": " + loop_error(rc, errno));
 			fail(awaiting);
 			continue;
 		}

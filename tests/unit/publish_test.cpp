@@ -370,6 +370,130 @@ TEST(Publish, FallsBackToMqtt311WhenTheBrokerRefusesMqtt5)
 	pub->stop();
 }
 
+/// A broker that reads each CONNECT, answers with the start of a packet only (a CONNACK header
+/// announcing 3 bytes, then 1 of them) and hangs up.
+class HangUpMidPacketBroker
+{
+public:
+	HangUpMidPacketBroker()
+	{
+		listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		sockaddr_in a{};
+		a.sin_family = AF_INET;
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		socklen_t len = sizeof(a);
+		if (::bind(listen_fd_, reinterpret_cast<sockaddr *>(&a), sizeof(a)) != 0 ||
+		    ::listen(listen_fd_, 8) != 0 ||
+		    ::getsockname(listen_fd_, reinterpret_cast<sockaddr *>(&a), &len) != 0)
+			return;
+		port_ = ntohs(a.sin_port);
+		thread_ = std::thread([this] { serve(); });
+	}
+	~HangUpMidPacketBroker()
+	{
+		stop_ = true;
+		if (thread_.joinable())
+			thread_.join();
+		::close(listen_fd_);
+	}
+	[[nodiscard]] int port() const { return port_; }
+	[[nodiscard]] int hung_up() const { return hung_up_; }
+
+private:
+	/// Wait up to 2 s for bytes; append them. False on EOF, error or time-out.
+	bool read_some(int fd, std::string &into) const
+	{
+		pollfd p{fd, POLLIN, 0};
+		if (::poll(&p, 1, 2000) <= 0)
+			return false;
+		char buf[4096];
+		const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+		if (n <= 0)
+			return false;
+		into.append(buf, static_cast<std::size_t>(n));
+		return true;
+	}
+	void serve()
+	{
+		while (!stop_) {
+			pollfd p{listen_fd_, POLLIN, 0};
+			if (::poll(&p, 1, 50) <= 0)
+				continue;
+			const int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+			if (client < 0)
+				continue;
+			// The whole CONNECT first (closing with it unread would reset the connection).
+			std::string in;
+			bool complete = false;
+			while (!complete && read_some(client, in)) {
+				std::size_t remaining = 0, i = 1;
+				for (int shift = 0; i < in.size() && shift < 28; shift += 7, ++i) {
+					const auto byte = static_cast<unsigned char>(in[i]);
+					remaining |= static_cast<std::size_t>(byte & 0x7f) << shift;
+					if (!(byte & 0x80)) {
+						complete = in.size() >= i + 1 + remaining;
+						break;
+					}
+				}
+			}
+			const unsigned char part[] = {0x20, 0x03, 0x00};
+			if (complete && ::send(client, part, sizeof(part), MSG_NOSIGNAL) == 3) {
+				::shutdown(client, SHUT_WR);
+				std::string rest;
+				while (read_some(client, rest)) // until the device closes
+					;
+				++hung_up_;
+			}
+			::close(client);
+		}
+	}
+
+	int listen_fd_ = -1;
+	int port_ = 0;
+	std::atomic<bool> stop_{false};
+	std::atomic<int> hung_up_{0};
+	std::thread thread_;
+};
+
+TEST(Publish, BrokerHangingUpMidPacketIsReportedClearlyAndRetried)
+{
+	// libmosquitto reports a connection that ends inside a packet as MOSQ_ERR_ERRNO with errno
+	// cleared, which last_error (`lethe status`) showed as "connection: Success" (docs/fuzzing.md,
+	// finding 7). The device must also keep coming back.
+	HangUpMidPacketBroker broker;
+	ASSERT_NE(broker.port(), 0);
+	Rig rig;
+	PublisherConfig c;
+	c.device_id = "dev1";
+	c.port = broker.port();
+	c.hit_topic = kHitTopic;
+	c.status_topic = kStatusTopic;
+	c.backoff_min = 10ms;
+	c.backoff_max = 50ms;
+	policy::Policy p;
+	p.id = "test-policy";
+	p.version = 1;
+	p.retention.outbox = 3600s;
+	p.recipients.push_back({"agency", c.broker(), {kHitTopic, kStatusTopic}, "tests", true});
+	auto pub = std::move(Publisher::create(c, *rig.outbox, p)).value();
+	pub->start();
+	ASSERT_TRUE(pub->publish(hit("CUT1234")));
+	const auto deadline = std::chrono::steady_clock::now() + 20s;
+	while (broker.hung_up() < 3 && std::chrono::steady_clock::now() < deadline)
+		std::this_thread::sleep_for(10ms);
+	pub->stop();
+	EXPECT_GE(broker.hung_up(), 3) << "the device stopped reconnecting";
+	const auto st = pub->stats();
+	EXPECT_FALSE(st.connected);
+	EXPECT_EQ(st.connects, 0u);
+	EXPECT_GE(st.connect_failures, 2u);
+	RecordProperty("last_error", st.last_error);
+	const std::string prefix = "connection to " + c.broker() + ": ";
+	EXPECT_EQ(st.last_error.substr(0, prefix.size()), prefix) << st.last_error;
+	EXPECT_EQ(st.last_error.find("Success"), std::string::npos) << st.last_error;
+	EXPECT_EQ(rig.outbox->depth(), 1u) << "the hit waits in the outbox";
+}
+
 TEST(Publish, TopicOrBrokerOutsidePolicyNeverReachesTheWire)
 {
 	MosquittoBroker broker;
