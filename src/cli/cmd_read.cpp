@@ -15,7 +15,6 @@
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-#include <opencv2/core/utility.hpp>
 
 #include "cli/command.h"
 #include "lethe/ocr/image_file.h"
@@ -188,9 +187,8 @@ int run_read(int argc, char **argv)
 	}
 
 	// Parallelism is across files (--threads workers, each with its own reader); each worker
-	// runs single-threaded, so OpenCV's own pool (and Tesseract's OpenMP teams, see
-	// keep_ocr_serial()) would only oversubscribe the cores, and `--threads 1` means one.
-	cv::setNumThreads(1);
+	// runs single-threaded (PlateReader::create() makes OpenCV serial, keep_ocr_serial()
+	// Tesseract), so `--threads 1` means one core.
 
 	ocr::ReaderOptions options;
 	options.region = ocr::parse_region(region).value();

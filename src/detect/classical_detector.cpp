@@ -136,7 +136,10 @@ void detect_level(const cv::Mat &gray, double scale, std::vector<PlateRegion> &o
 
 } // namespace
 
-ClassicalDetector::ClassicalDetector(const DetectorOptions &options) : options_(options) {}
+ClassicalDetector::ClassicalDetector(const DetectorOptions &options) : options_(options)
+{
+	keep_opencv_serial();
+}
 
 Result<std::vector<PlateRegion>> ClassicalDetector::detect(const cv::Mat &bgr)
 {

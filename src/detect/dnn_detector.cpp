@@ -47,6 +47,7 @@ std::string DnnDetector::default_model_path()
 
 Result<std::unique_ptr<DnnDetector>> DnnDetector::create(const DetectorOptions &options)
 {
+	keep_opencv_serial(); // before cv::dnn builds the network
 	const cv::Size in = options.dnn_input;
 	if (in.width < 64 || in.height < 64 || in.width % 32 != 0 || in.height % 32 != 0 ||
 	    in.width > 4096 || in.height > 4096)

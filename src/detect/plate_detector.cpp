@@ -4,11 +4,24 @@
 
 #include <algorithm>
 
+#include <opencv2/core/utility.hpp>
+
 #include "lethe/detect/classical_detector.h"
 #include "lethe/detect/combined_detector.h"
 #include "lethe/detect/dnn_detector.h"
 
 namespace lethe::detect {
+
+void keep_opencv_serial()
+{
+	// Once: setNumThreads() rebuilds OpenCV's pool, which must not happen while another
+	// thread is inside a parallel loop.
+	static const bool serial = [] {
+		cv::setNumThreads(1);
+		return true;
+	}();
+	(void)serial;
+}
 
 double box_iou(const cv::Rect &a, const cv::Rect &b)
 {
@@ -40,6 +53,7 @@ std::vector<PlateRegion> keep_strongest(std::vector<PlateRegion> regions, double
 Result<std::unique_ptr<PlateDetector>> PlateDetector::create(std::string_view name,
 							      const DetectorOptions &options)
 {
+	keep_opencv_serial();
 	if (name == "classical")
 		return std::unique_ptr<PlateDetector>(new ClassicalDetector(options));
 	if (name == "dnn" || name == "both") {

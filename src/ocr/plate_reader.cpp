@@ -85,6 +85,7 @@ Result<std::unique_ptr<PlateReader>> PlateReader::create(const ReaderOptions &op
 		return make_error(-EINVAL, "a plate reader needs a detector and a recognizer");
 	if (options.top == 0)
 		return make_error(-EINVAL, "top must be at least 1");
+	detect::keep_opencv_serial(); // also for backends built elsewhere
 	return std::unique_ptr<PlateReader>(
 		new PlateReader(options, std::move(detector), std::move(recognizer)));
 }

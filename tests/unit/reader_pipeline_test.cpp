@@ -4,8 +4,10 @@
 
 #include <dlfcn.h>
 
+#include <atomic>
 #include <thread>
 
+#include <opencv2/core/utility.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -215,3 +217,22 @@ TEST(ReaderPipeline, TessdataIsFoundOrClearlyMissing)
 
 } // namespace
 } // namespace lethe::ocr
+
+TEST(ReaderPipeline, CreatingADetectorMakesOpenCvSerial)
+{
+	// Each test runs in its own process (gtest_discover_tests), so OpenCV starts with its
+	// default pool here: one thread per core, or 1 where the build has no threading.
+	const int before = cv::getNumThreads();
+	EXPECT_GE(before, 1);
+	auto det = lethe::detect::PlateDetector::create("classical");
+	ASSERT_TRUE(det.ok());
+	EXPECT_EQ(cv::getNumThreads(), 1) << "was " << before;
+	// A parallel loop now runs on the calling thread only.
+	const auto caller = std::this_thread::get_id();
+	std::atomic<int> elsewhere{0};
+	cv::parallel_for_(cv::Range(0, 64), [&](const cv::Range &) {
+		if (std::this_thread::get_id() != caller)
+			++elsewhere;
+	});
+	EXPECT_EQ(elsewhere.load(), 0);
+}

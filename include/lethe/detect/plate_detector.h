@@ -43,6 +43,15 @@ struct DetectorOptions {
 	float dnn_threshold = 0.5F;
 };
 
+/// Makes OpenCV run its loops serially in this process (cv::setNumThreads(1)), once; every
+/// detector and reader factory calls it. Lethe parallelises across readers (one per worker
+/// thread), never inside one: OpenCV's own pool (TBB in Debian's build) would only
+/// oversubscribe the cores under busy workers, make "one thread" in the benchmarks untrue,
+/// and run our buffers on pool threads whose hand-offs ThreadSanitizer cannot see (TBB is
+/// not instrumented), burying real races under false reports. The counterpart of
+/// ocr::keep_ocr_serial() for Tesseract's OpenMP.
+void keep_opencv_serial();
+
 /// Intersection over union of two boxes (0 when both are empty).
 [[nodiscard]] double box_iou(const cv::Rect &a, const cv::Rect &b);
 

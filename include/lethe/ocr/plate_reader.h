@@ -38,7 +38,8 @@ struct ReaderOptions {
 };
 
 /// Reads plates in frames. Owns one detector and one recogniser; not thread-safe — create
-/// one reader per thread (each holds its own Tesseract instance).
+/// one reader per thread (each holds its own Tesseract instance). Creating one makes OpenCV
+/// run serially in the whole process (detect::keep_opencv_serial()).
 class PlateReader
 {
 public:
