@@ -18,7 +18,13 @@ void keep_opencv_serial()
 	// thread is inside a parallel loop.
 	static const bool serial = [] {
 		cv::setNumThreads(1);
-		return true;
+		// OpenCV 4.6 makes the object behind Mat::zeros/ones/eye lazily, by double-checked
+		// locking whose first check is a plain read (CV_SINGLETON_LAZY_INIT): two pipeline
+		// workers reaching it first at once race (ThreadSanitizer reports it; on weakly
+		// ordered ARM a worker could see the pointer before the object). Made here, on the
+		// thread that builds the readers, before any worker starts.
+		const cv::Mat warm = cv::Mat::zeros(1, 1, CV_8UC1);
+		return !warm.empty();
 	}();
 	(void)serial;
 }
