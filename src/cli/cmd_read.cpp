@@ -155,6 +155,7 @@ int run_read(int argc, char **argv)
 	std::string tessdata;
 	std::string detector = "both";
 	std::string detector_model;
+	float detector_threshold = detect::DetectorOptions{}.dnn_threshold;
 	std::vector<std::string> paths;
 	app.add_option("--region", region, "Plate syntax: us, eu or br")
 		->check(CLI::IsMember({"us", "eu", "br"}))
@@ -176,6 +177,11 @@ int run_read(int argc, char **argv)
 	app.add_option("--detector-model", detector_model,
 		       "ONNX plate detector for dnn/both (default: the installed "
 		       "models/detector/plates.onnx)");
+	app.add_option("--detector-threshold", detector_threshold,
+		       "Plate-centre heat (0..1) the trained CNN needs to propose a region: lower "
+		       "finds more plates and more false regions")
+		->check(CLI::Range(0.05F, 1.0F))
+		->capture_default_str();
 	app.add_option("PATH", paths, "Image files or directories")->required();
 	app.footer("Exit status: 0 all files read (with or without plates), 1 a file could not be "
 		   "read, 2 usage.");
@@ -196,6 +202,7 @@ int run_read(int argc, char **argv)
 	options.recognizer_options.data_dir = tessdata;
 	options.detector = detector;
 	options.detector_options.model_path = detector_model;
+	options.detector_options.dnn_threshold = detector_threshold;
 
 	const std::vector<std::string> files = expand(paths);
 	threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(1, files.size())));

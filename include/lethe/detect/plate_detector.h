@@ -40,7 +40,7 @@ struct DetectorOptions {
 	/// cv::dnn allocates once; frames are scaled to fit it.
 	cv::Size dnn_input{640, 384};
 	/// Trained detector: plate-centre heat (0..1) a region needs.
-	float dnn_threshold = 0.5F;
+	float dnn_threshold = 0.6F;
 };
 
 /// Makes OpenCV run its loops serially in this process (cv::setNumThreads(1)), once; every
