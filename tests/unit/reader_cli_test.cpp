@@ -80,7 +80,7 @@ TEST(ReadCli, HelpDescribesOptions)
 	auto r = run_command(join({kCli, "read", "--help"}));
 	EXPECT_EQ(r.status, 0);
 	for (const char *opt : {"--region", "--top", "--threads", "--json", "--detector",
-				"--detector-model"})
+				"--detector-model", "--detector-threshold"})
 		EXPECT_NE(r.output.find(opt), std::string::npos) << opt;
 }
 
@@ -90,6 +90,9 @@ TEST(ReadCli, UsageErrors)
 	EXPECT_EQ(run_command(join({kCli, "read", "--region", "xx", q(kSamples)}), true).status, 2);
 	EXPECT_EQ(run_command(join({kCli, "read", "--top", "0", q(kSamples)}), true).status, 2);
 	EXPECT_EQ(run_command(join({kCli, "read", "--detector", "xx", q(kSamples)}), true).status, 2);
+	EXPECT_EQ(run_command(join({kCli, "read", "--detector-threshold", "1.5", q(kSamples)}), true)
+			  .status,
+		  2);
 }
 
 TEST(ReadCli, DetectorChoice)
@@ -102,6 +105,13 @@ TEST(ReadCli, DetectorChoice)
 	ASSERT_EQ(v.size(), 1U);
 	ASSERT_EQ(v[0].at("plates").size(), 1U) << r.output;
 	EXPECT_EQ(v[0].at("plates")[0].at("text"), "7ABC123");
+	// The threshold reaches the CNN: no heat peak reaches 1.0, so nothing is proposed.
+	auto strict = run_command(join({kCli, "read", "--json", "--detector", "dnn", "--region", "us",
+					"--detector-threshold", "1", q(kSamples + "/us-front.jpg")}));
+	ASSERT_EQ(strict.status, 0) << strict.output;
+	const auto sv = lines(strict.output);
+	ASSERT_EQ(sv.size(), 1U);
+	EXPECT_EQ(sv[0].at("plates").size(), 0U) << strict.output;
 	TempDir dir;
 	auto bad = run_command(join({kCli, "read", "--detector", "both", "--detector-model",
 				     q(dir / "missing.onnx"), q(kSamples)}),
