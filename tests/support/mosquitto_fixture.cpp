@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <mutex>
+#include <random>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -62,22 +63,52 @@ bool run_openssl(const std::string &args, const fs::path &dir)
 
 } // namespace
 
-int free_port()
+namespace {
+
+/// Binds 127.0.0.1:port (0: the kernel picks) and closes again; the port, or -1.
+int try_bind(int port)
 {
 	const int fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0)
 		return -1;
 	sockaddr_in addr{};
 	addr.sin_family = AF_INET;
-	addr.sin_port = 0;
+	addr.sin_port = htons(static_cast<uint16_t>(port));
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	socklen_t len = sizeof(addr);
-	int port = -1;
+	int got = -1;
 	if (bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0 &&
 	    getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len) == 0)
-		port = ntohs(addr.sin_port);
+		got = ntohs(addr.sin_port);
 	close(fd);
-	return port;
+	return got;
+}
+
+} // namespace
+
+int free_port()
+{
+	// Below the kernel's ephemeral range: a port from bind(0) is free only until someone
+	// else's connect() or bind(0) is handed it, and the publisher's relay listeners and
+	// the fuzzers' fake brokers take ephemeral ports all the time — a broker started a
+	// moment later then met "Address already in use". Ports under the range are never
+	// handed out implicitly, so only another explicit pick can collide (random among ~20k).
+	int low = 32768;
+	if (std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range"); range)
+		range >> low;
+	constexpr int kFirst = 10000;
+	if (low - kFirst >= 1000) {
+		static std::mutex mutex;
+		static std::mt19937 rng{std::random_device{}()};
+		std::lock_guard lock(mutex);
+		std::uniform_int_distribution<int> pick(kFirst, low - 1);
+		for (int i = 0; i < 200; ++i) {
+			const int port = try_bind(pick(rng));
+			if (port > 0)
+				return port;
+		}
+	}
+	return try_bind(0);
 }
 
 bool make_tls_files(const fs::path &dir, const std::string &prefix, TlsFiles &out,

@@ -51,7 +51,8 @@ inline const std::string kTestServerNames = "IP:127.0.0.1,DNS:localhost";
 bool make_tls_files(const std::filesystem::path &dir, const std::string &prefix, TlsFiles &out,
 		    const std::string &server_names = kTestServerNames);
 
-/// A free TCP port on 127.0.0.1 (bound and released; small race, fine for tests).
+/// A free TCP port on 127.0.0.1, below the kernel's ephemeral range (bound and released:
+/// another explicit pick could still take it, never an implicit one).
 int free_port();
 
 class MosquittoBroker
