@@ -27,6 +27,10 @@ namespace lethe::ocr {
 /// Cheap after the first call per thread; false if no OpenMP runtime is loaded.
 bool keep_ocr_serial();
 
+/// Does a grey line image binarise (Otsu, dark on light, 8-connected) to exactly one blob?
+/// TesseractRecognizer does not hand such lines to Tesseract 5.3.0, which leaks on them.
+[[nodiscard]] bool binarises_to_one_blob(const cv::Mat &line);
+
 /// One tesseract::TessBaseAPI in page-segmentation mode 7 (one text line), LSTM engine,
 /// dictionaries off, the whitelist applied, and per-character alternatives taken from the
 /// CTC decoder (lstm_choice_mode 2) through ChoiceIterator. One instance per thread.
