@@ -31,7 +31,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 STRIDE = 8
-FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Bold.ttf"
+# LETHE_FONT lets a machine without fonts-dejavu-core (a rented GPU box) use a copied file.
+FONT = os.environ.get("LETHE_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Bold.ttf")
 
 
 # ---------------------------------------------------------------- model
@@ -248,6 +249,39 @@ def batch(data, n, size):
             torch.from_numpy(np.stack(rs)), torch.from_numpy(np.stack(ms)))
 
 
+class Batches(torch.utils.data.IterableDataset):
+    """Endless batches made in DataLoader worker processes, each with its own seeded Data:
+    the augmentation, not the tiny network, is what limits a many-core machine."""
+
+    def __init__(self, a):
+        super().__init__()
+        self.a = a
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        a = self.a
+        cv2.setNumThreads(1)
+        data = Data(a.ccby, a.crops, a.br, a.seed if info is None else a.seed * 1000 + info.id)
+        while True:
+            yield batch(data, a.batch, a.size)
+
+
+def load_weights(model, path):
+    """A state_dict from torch.save (.pt) or from save_npz (.npz: plain arrays, so weights
+    trained with a newer PyTorch load into Debian's 1.13 for the ONNX export)."""
+    if path.endswith(".npz"):
+        z = np.load(path)
+        model.load_state_dict({k: torch.from_numpy(z[k]) for k in z.files})
+    else:
+        model.load_state_dict(torch.load(path, map_location="cpu"))
+
+
+def save_weights(model, out):
+    sd = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save(sd, os.path.join(out, "detector.pt"))
+    np.savez(os.path.join(out, "detector.npz"), **{k: v.numpy() for k, v in sd.items()})
+
+
 def loss_fn(out, heat, reg, mask):
     p = out[:, 0].clamp(1e-4, 1 - 1e-4)
     pos = heat.eq(1).float()
@@ -277,6 +311,9 @@ def decode(out, thresh, scale_x=1.0, scale_y=1.0):
 
 
 def validate(model, ccby, thresh=0.3):
+    dev = next(model.parameters()).device
+    if not glob.glob(os.path.join(ccby, "valid", "images", "*.jpg")):
+        return float("nan"), float("nan")
     model.eval()
     found = total = false = n = 0
     with torch.no_grad():
@@ -284,7 +321,7 @@ def validate(model, ccby, thresh=0.3):
             img = cv2.imread(p)
             H0, W0 = img.shape[:2]
             x = cv2.resize(img, (416, 416)).transpose(2, 0, 1)[None].astype(np.float32) / 255.0
-            dets = decode(model(torch.from_numpy(x)), thresh, W0 / 416, H0 / 416)
+            dets = decode(model(torch.from_numpy(x).to(dev)).cpu(), thresh, W0 / 416, H0 / 416)
             gts = [((cx - w / 2) * W0, (cy - h / 2) * H0, (cx + w / 2) * W0, (cy + h / 2) * H0)
                    for cx, cy, w, h in read_yolo(p)]
             n += 1
@@ -300,6 +337,7 @@ def validate(model, ccby, thresh=0.3):
 
 
 def export(model, path):
+    model = model.cpu()
     model.eval()
     x = torch.zeros(1, 3, 384, 640)
     torch.onnx.export(model, x, path, opset_version=11, input_names=["image"],
@@ -319,16 +357,26 @@ def main():
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--resume")
+    ap.add_argument("--resume", help="weights to start from (.pt or .npz)")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="processes making batches (0: in the training process)")
+    ap.add_argument("--valid-every", type=int, default=200, help="steps between valid figures")
+    ap.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (cosine decay)")
+    ap.add_argument("--no-export", action="store_true",
+                    help="save weights only (export with Debian's torch 1.13, see docs/models.md)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     random.seed(a.seed)
     os.makedirs(a.out, exist_ok=True)
-    data = Data(a.ccby, a.crops, a.br, a.seed)
     model = PlateNet()
     if a.resume:
-        model.load_state_dict(torch.load(a.resume))
+        load_weights(model, a.resume)
+    model.to(a.device)
+    batches = iter(torch.utils.data.DataLoader(Batches(a), batch_size=None, num_workers=a.workers,
+                                               prefetch_factor=4 if a.workers else 2,
+                                               pin_memory=a.device != "cpu"))
     print("parameters", sum(p.numel() for p in model.parameters()), flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
     t0 = time.time()
@@ -340,10 +388,10 @@ def main():
             break
         # Cosine schedule over whichever ends first, the steps or the time budget.
         prog = min(1.0, max(step / a.steps, el / budget))
-        lr = 2e-3 * 0.5 * (1 + math.cos(math.pi * prog))
+        lr = a.lr * 0.5 * (1 + math.cos(math.pi * prog))
         for g in opt.param_groups:
             g["lr"] = max(lr, 2e-5)
-        x, heat, reg, mask = batch(data, a.batch, a.size)
+        x, heat, reg, mask = (t.to(a.device, non_blocking=True) for t in next(batches))
         out = model(x)
         loss, fl, l1 = loss_fn(out, heat, reg, mask)
         opt.zero_grad()
@@ -353,14 +401,15 @@ def main():
         if step % 50 == 0:
             print("step %d  %.0f s  lr %.5f  focal %.3f  l1 %.3f" % (step, el, lr, fl, l1), flush=True)
         if step % 100 == 0:
-            torch.save(model.state_dict(), os.path.join(a.out, "detector.pt"))
-        if step % 200 == 0:
+            save_weights(model, a.out)
+        if step % a.valid_every == 0:
             rec, fp = validate(model, a.ccby)
             print("  valid: centres found %.1f %%, false %.2f / image" % (rec, fp), flush=True)
     rec, fp = validate(model, a.ccby)
     print("final %d steps: valid centres found %.1f %%, false %.2f / image" % (step, rec, fp), flush=True)
-    torch.save(model.state_dict(), os.path.join(a.out, "detector.pt"))
-    export(model, os.path.join(a.out, "plates.onnx"))
+    save_weights(model, a.out)
+    if not a.no_export:
+        export(model, os.path.join(a.out, "plates.onnx"))
 
 
 if __name__ == "__main__":
