@@ -187,6 +187,21 @@ std::optional<CharRow> row_in_binary(const cv::Mat &bin, const cv::Mat &bgr,
 	return row;
 }
 
+/// The binarisation without its long horizontal strokes: plate frames, rim edges and bumper
+/// lines that characters touch would otherwise join them into one blob that is no character.
+/// A run is long when it spans more than `length` pixels (more than a character's widest
+/// bar). A character's own foot or head bar that ran into the line goes with it (B reads
+/// as R): giving back the line pixels next to what is left of the characters was tried and
+/// read worse (docs/accuracy.md).
+cv::Mat without_long_lines(const cv::Mat &bin, int length)
+{
+	cv::Mat lines, out;
+	cv::morphologyEx(bin, lines, cv::MORPH_OPEN,
+			 cv::getStructuringElement(cv::MORPH_RECT, cv::Size(length, 1)));
+	cv::subtract(bin, lines, out);
+	return out;
+}
+
 } // namespace
 
 std::optional<CharRow> find_char_row(const cv::Mat &gray, const cv::Mat &bgr,
@@ -198,8 +213,12 @@ std::optional<CharRow> find_char_row(const cv::Mat &gray, const cv::Mat &bgr,
 	const cv::Rect focus = options.focus.area() > 0 ? (options.focus & all) : all;
 
 	std::optional<CharRow> best;
+	// Wider than a character's widest bar at the expected height (the focus band's).
+	const int line_length = std::max(15, focus.height + focus.height / 4);
 	auto consider = [&](const cv::Mat &bin, bool dark) {
-		auto r = row_in_binary(bin, bgr, options, dark);
+		auto r = row_in_binary(
+			options.strip_long_lines ? without_long_lines(bin, line_length) : bin, bgr,
+			options, dark);
 		if (r && (!best || r->score > best->score))
 			best = std::move(r);
 	};

@@ -96,29 +96,25 @@ Result<PlateRead> PlateReader::read_region(const cv::Mat &bgr, const cv::Mat &gr
 	PlateRead none;
 	if (region.rect.size.height < 4 || region.rect.size.width < 8)
 		return none;
+	cv::RotatedRect rect = region.rect; // where the character row is
 	if (region.whole_plate) {
 		// A whole plate: search from where its character row would be on a plate of this
 		// region's standard (the patch geometry below is in character heights).
 		const RimGeometry g = rim_geometry(options_.region);
-		detect::PlateRegion row = region;
-		row.whole_plate = false;
 		const float ch = region.rect.size.height / static_cast<float>(g.k_h);
-		row.rect.size.height = ch;
-		row.rect.size.width =
+		rect.size.height = ch;
+		rect.size.width =
 			std::max(region.rect.size.width - static_cast<float>(g.pad_w) * ch, 2.0F * ch);
-		row.rect.center -= cv::Point2f(static_cast<float>(g.dx) * ch,
-					       static_cast<float>(g.dy) * ch);
-		return read_region(bgr, gray, row);
+		rect.center -= cv::Point2f(static_cast<float>(g.dx) * ch, static_cast<float>(g.dy) * ch);
 	}
 	// Grow sideways by a few character heights: the detector may have missed characters at
 	// the row's ends.
-	const double grow_x = std::clamp(kGrowChars * region.rect.size.height / region.rect.size.width,
-					 0.15, 1.5);
-	detect::Patch pg = detect::cut_upright(gray, region.rect, grow_x, kGrowY, kRegionHeight);
+	const double grow_x = std::clamp(kGrowChars * rect.size.height / rect.size.width, 0.15, 1.5);
+	detect::Patch pg = detect::cut_upright(gray, rect, grow_x, kGrowY, kRegionHeight);
 	detect::Patch pc;
 	const bool colour = options_.region == Region::Eu && !bgr.empty() && bgr.channels() == 3;
 	if (colour)
-		pc = detect::cut_upright(bgr, region.rect, grow_x, kGrowY, kRegionHeight);
+		pc = detect::cut_upright(bgr, rect, grow_x, kGrowY, kRegionHeight);
 
 	CharRowOptions ro;
 	ro.min_height = 10;
@@ -127,6 +123,27 @@ Result<PlateRead> PlateReader::read_region(const cv::Mat &bgr, const cv::Mat &gr
 	const int fx = static_cast<int>(pg.image.cols * grow_x / (1.0 + 2.0 * grow_x));
 	const int fy = static_cast<int>(pg.image.rows * kGrowY / (1.0 + 2.0 * kGrowY));
 	ro.focus = cv::Rect(fx, fy, pg.image.cols - 2 * fx, pg.image.rows - 2 * fy);
+	auto read = read_patch(pg, pc, ro, gray.size());
+	if (!read || !read->text.empty() || !region.whole_plate)
+		return read;
+	// A trained detector saw a plate here but nothing was read: a second look with long
+	// lines (frames, rim edges) cut away, for characters that touch them. Only after the
+	// first fails, so that a row found whole is never replaced by one found in pieces; only
+	// for whole plates, not for the classical detector's rows, which any text makes.
+	ro.strip_long_lines = true;
+	auto again = read_patch(std::move(pg), std::move(pc), ro, gray.size());
+	// The look is owed to that plate: a row beside it (the patch reaches a few character
+	// heights past the box) is some other text.
+	if (again && !again->text.empty() && !centre_inside(again->box, region.box))
+		return none;
+	return again;
+}
+
+Result<PlateRead> PlateReader::read_patch(detect::Patch pg, detect::Patch pc, CharRowOptions ro,
+					   const cv::Size &frame)
+{
+	const bool colour = !pc.image.empty();
+	PlateRead none;
 	auto row = find_char_row(pg.image, pc.image, ro);
 	if (!row)
 		return none;
@@ -211,7 +228,7 @@ Result<PlateRead> PlateReader::read_region(const cv::Mat &bgr, const cv::Mat &gr
 			pg, cv::Point2f(static_cast<float>(cx + sx * pw / 2.0),
 					static_cast<float>(cy + sy * ph / 2.0))));
 	PlateRead out;
-	out.box = cv::boundingRect(corners) & cv::Rect(0, 0, gray.cols, gray.rows);
+	out.box = cv::boundingRect(corners) & cv::Rect(cv::Point(0, 0), frame);
 	out.text = cands.front().text;
 	out.confidence = cands.front().confidence;
 	out.candidates = std::move(cands);

@@ -106,6 +106,61 @@ TEST(ReaderPipeline, CharRowIsolatesCharactersFromTheFrame)
 	EXPECT_EQ(cv::countNonZero(line.col(0) < 128), 0);
 }
 
+/// A light plate whose characters stand on the frame's bottom bar, as on plates whose frame
+/// or rim runs through the character feet: the bar joins them into one wide blob. (No
+/// character with a foot bar: that bar goes with the frame's, see without_long_lines.)
+cv::Mat plate_with_characters_on_the_frame()
+{
+	cv::Mat plate(120, 300, CV_8UC1, cv::Scalar(230));
+	cv::rectangle(plate, cv::Rect(2, 2, 296, 116), cv::Scalar(30), 4);
+	cv::putText(plate, "AHK347", cv::Point(45, 85), cv::FONT_HERSHEY_DUPLEX, 1.6, cv::Scalar(20), 4);
+	cv::rectangle(plate, cv::Rect(4, 83, 292, 6), cv::Scalar(20), cv::FILLED);
+	return plate;
+}
+
+TEST(ReaderPipeline, CharRowFindsCharactersOnAFrameBarOnlyWithLongLinesStripped)
+{
+	const cv::Mat plate = plate_with_characters_on_the_frame();
+	CharRowOptions o;
+	o.focus = cv::Rect(20, 30, 260, 60);
+	EXPECT_FALSE(find_char_row(plate, cv::Mat(), o).has_value());
+	o.strip_long_lines = true;
+	auto row = find_char_row(plate, cv::Mat(), o);
+	ASSERT_TRUE(row.has_value());
+	EXPECT_EQ(row->chars.size(), 6U);
+	EXPECT_GT(row->char_height, 30.0);
+	// The bar is not part of the row: nothing of it below the characters' feet remains.
+	EXPECT_LE(row->bounds.br().y, 89);
+}
+
+TEST(ReaderPipeline, TrainedDetectorsPlateIsReadWhenCharactersTouchTheFrame)
+{
+	cv::Mat scene(240, 480, CV_8UC1, cv::Scalar(90));
+	plate_with_characters_on_the_frame().copyTo(scene(cv::Rect(90, 60, 300, 120)));
+	cv::Mat bgr;
+	cv::cvtColor(scene, bgr, cv::COLOR_GRAY2BGR);
+	auto reader = PlateReader::create(ReaderOptions{});
+	ASSERT_TRUE(reader.ok()) << reader.error().message;
+	// A trained detector's loose box around the plate.
+	detect::PlateRegion plate;
+	plate.rect = cv::RotatedRect(cv::Point2f(240, 120), cv::Size2f(320, 130), 0.0F);
+	plate.box = plate.rect.boundingRect();
+	plate.whole_plate = true;
+	auto read = (*reader)->read_region(bgr, scene, plate);
+	ASSERT_TRUE(read.ok()) << read.error().message;
+	EXPECT_EQ(read->text, "AHK347");
+	EXPECT_GT((read->box & cv::Rect(90, 60, 300, 120)).area(), read->box.area() / 2);
+	// The same characters proposed as a classical row get no second look: that detector
+	// proposes any text, and cutting lines out of every miss would read rails and grates.
+	detect::PlateRegion row = plate;
+	row.whole_plate = false;
+	row.rect = cv::RotatedRect(cv::Point2f(240, 133), cv::Size2f(240, 50), 0.0F);
+	row.box = row.rect.boundingRect();
+	auto classical = (*reader)->read_region(bgr, scene, row);
+	ASSERT_TRUE(classical.ok());
+	EXPECT_TRUE(classical->text.empty()) << classical->text;
+}
+
 TEST(ReaderPipeline, TesseractReadsARenderedRow)
 {
 	auto rec = PlateRecognizer::create("tesseract");

@@ -33,6 +33,11 @@ struct CharRowOptions {
 	/// Where the detector believes the characters are (patch pixels), for the global
 	/// threshold; empty = the whole patch.
 	cv::Rect focus;
+	/// Remove horizontal strokes longer than 1.25 focus heights (plate frames, rim edges,
+	/// bumper lines) from every binarisation first: characters touching one otherwise join
+	/// it into a blob that is no character. For a second look, when the row found whole
+	/// reads as nothing: it also cuts long bars off characters.
+	bool strip_long_lines = false;
 };
 
 /// Find the most plate-like row of characters in `gray` (binarised several ways: Otsu on the

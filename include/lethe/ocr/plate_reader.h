@@ -10,6 +10,8 @@
 
 #include "lethe/common/result.h"
 #include "lethe/detect/plate_detector.h"
+#include "lethe/detect/rectify.h"
+#include "lethe/ocr/char_row.h"
 #include "lethe/ocr/plate_recognizer.h"
 #include "lethe/ocr/plate_syntax.h"
 
@@ -66,6 +68,11 @@ public:
 	[[nodiscard]] const ReaderOptions &options() const { return options_; }
 
 private:
+	/// Find the character row in a patch the region was cut into, read it and place the
+	/// plate rim; empty text if there is no row or it reads as nothing.
+	[[nodiscard]] Result<PlateRead> read_patch(detect::Patch gray, detect::Patch colour,
+						   CharRowOptions options, const cv::Size &frame);
+
 	PlateReader(const ReaderOptions &options, std::unique_ptr<detect::PlateDetector> detector,
 		    std::unique_ptr<PlateRecognizer> recognizer);
 
