@@ -153,6 +153,7 @@ int run_read(int argc, char **argv)
 	unsigned threads = 1;
 	bool json = false;
 	std::string tessdata;
+	std::string ocr_model;
 	std::string detector = "both";
 	std::string detector_model;
 	float detector_threshold = detect::DetectorOptions{}.dnn_threshold;
@@ -169,6 +170,10 @@ int run_read(int argc, char **argv)
 		     "box:[x,y,w,h], candidates:[{text, confidence}]}]} or {file, ms, error}");
 	app.add_option("--tessdata", tessdata,
 		       "Directory with eng.traineddata (default: $LETHE_TESSDATA, Debian's)");
+	app.add_option("--ocr-model", ocr_model,
+		       "Tesseract model: NAME (NAME.traineddata in --tessdata, else the installed "
+		       "models/ocr/, else the tessdata folders) or PATH to a .traineddata file "
+		       "(default: Debian's eng)");
 	app.add_option("--detector", detector,
 		       "Plate detector: classical (rows of character-like blobs), dnn (the trained "
 		       "CNN) or both (classical rows plus the CNN's other plates)")
@@ -200,6 +205,7 @@ int run_read(int argc, char **argv)
 	options.region = ocr::parse_region(region).value();
 	options.top = top;
 	options.recognizer_options.data_dir = tessdata;
+	options.recognizer_options.model = ocr_model;
 	options.detector = detector;
 	options.detector_options.model_path = detector_model;
 	options.detector_options.dnn_threshold = detector_threshold;

@@ -445,12 +445,16 @@ Result<Config> parse(std::string_view text, std::string_view source)
 
 	if (const toml::table *t = p.table(root, "reader", "[reader]")) {
 		p.check_keys(*t, "[reader]",
-			     {"region", "top", "min_confidence", "models_dir", "detector"});
+			     {"region", "top", "min_confidence", "models_dir", "detector", "ocr_model"});
 		p.get(*t, "reader", "region", cfg.reader.region, {"us", "eu", "br"});
 		p.get(*t, "reader", "detector", cfg.reader.detector, {"classical", "dnn", "both"});
 		p.get(*t, "reader", "top", cfg.reader.top, 1, 10);
 		p.get(*t, "reader", "min_confidence", cfg.reader.min_confidence, 0.0, 1.0);
 		p.get_path(*t, "reader", "models_dir", cfg.reader.models_dir, true);
+		p.get(*t, "reader", "ocr_model", cfg.reader.ocr_model, {}, 1024);
+		if (const toml::node *n = t->get("ocr_model");
+		    n && cfg.reader.ocr_model.find('/') != std::string::npos && cfg.reader.ocr_model.front() != '/')
+			p.error(n->source(), "reader.ocr_model: a path must be absolute");
 	}
 
 	if (const toml::table *t = p.table(root, "tracker", "[tracker]")) {

@@ -70,6 +70,14 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(const config::Config &config,
 		ro.detector_options.model_path =
 			(std::filesystem::path(config.reader.models_dir) / "detector" / "plates.onnx")
 				.string();
+	// The plate OCR model: a name is looked up in models_dir/ocr when that is set.
+	ro.recognizer_options.model = config.reader.ocr_model;
+	if (!config.reader.models_dir.empty() && !config.reader.ocr_model.empty() &&
+	    config.reader.ocr_model.find('/') == std::string::npos &&
+	    !config.reader.ocr_model.ends_with(".traineddata"))
+		ro.recognizer_options.model = (std::filesystem::path(config.reader.models_dir) / "ocr" /
+					       (config.reader.ocr_model + ".traineddata"))
+						      .string();
 	// One reader (an OCR model in memory, about a second to load on a slow core) per worker;
 	// snapshots borrow worker 0's, so a restart loads no model that frames do not need.
 	for (unsigned i = 0; i < config.pipeline.workers; ++i) {

@@ -3,6 +3,7 @@
 #include "lethe/ocr/tesseract_recognizer.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <dlfcn.h>
 #include <filesystem>
@@ -81,11 +82,57 @@ Result<std::string> find_tessdata(const std::string &preferred, const std::strin
 					   "LETHE_TESSDATA)");
 }
 
+Result<TesseractModel> find_tesseract_model(const RecognizerOptions &options)
+{
+	namespace fs = std::filesystem;
+	const std::string &m = options.model;
+	if (m.empty()) {
+		auto dir = find_tessdata(options.data_dir, options.language);
+		if (!dir)
+			return dir.error();
+		return TesseractModel{*dir, options.language};
+	}
+	constexpr std::string_view kExt = ".traineddata";
+	const bool is_path = m.find('/') != std::string::npos ||
+			     (m.size() > kExt.size() && m.ends_with(kExt));
+	if (is_path) {
+		const fs::path p(m);
+		std::error_code ec;
+		if (!p.string().ends_with(kExt))
+			return make_error(-EINVAL, "OCR model file " + m + " does not end in .traineddata");
+		if (!fs::is_regular_file(p, ec))
+			return make_error(-ENOENT, "no OCR model file " + m);
+		const std::string dir = p.parent_path().empty() ? "." : p.parent_path().string();
+		return TesseractModel{dir, p.stem().string()};
+	}
+	// A name: Tesseract would read '+' as several languages, '~' as "not"; keep it plain.
+	if (!std::all_of(m.begin(), m.end(), [](unsigned char c) {
+		    return std::isalnum(c) || c == '_' || c == '-' || c == '.';
+	    }) || m.front() == '.' || m.front() == '-')
+		return make_error(-EINVAL, "bad OCR model name '" + m +
+						   "' (letters, digits, '_', '-', '.'; or a path to a .traineddata file)");
+	if (!options.data_dir.empty()) {
+		if (has_model(options.data_dir, m))
+			return TesseractModel{options.data_dir, m};
+		return make_error(-ENOENT, "no OCR model " + m + ".traineddata in " + options.data_dir);
+	}
+	for (const fs::path &d : {fs::path(LETHE_MODEL_DIR) / "ocr", fs::path(LETHE_SOURCE_MODEL_DIR) / "ocr"})
+		if (has_model(d, m))
+			return TesseractModel{d.string(), m};
+	if (auto dir = find_tessdata("", m))
+		return TesseractModel{*dir, m};
+	return make_error(-ENOENT, "no OCR model " + m + ".traineddata (looked in " +
+					   (fs::path(LETHE_MODEL_DIR) / "ocr").string() +
+					   ", the source models/ocr and the tessdata folders)");
+}
+
 Result<std::unique_ptr<TesseractRecognizer>> TesseractRecognizer::create(const RecognizerOptions &options)
 {
-	auto dir = find_tessdata(options.data_dir, options.language);
-	if (!dir)
-		return dir.error();
+	auto model = find_tesseract_model(options);
+	if (!model)
+		return model.error();
+	const std::string *dir = &model->dir;
+	const std::string &language = model->language;
 
 	std::unique_ptr<TesseractRecognizer> r(new TesseractRecognizer());
 	r->api_ = std::make_unique<tesseract::TessBaseAPI>();
@@ -94,9 +141,10 @@ Result<std::unique_ptr<TesseractRecognizer>> TesseractRecognizer::create(const R
 	std::vector<std::string> names = {"load_system_dawg", "load_freq_dawg", "load_punc_dawg",
 					  "load_number_dawg", "load_unambig_dawg", "load_bigram_dawg"};
 	std::vector<std::string> values(names.size(), "0");
-	if (r->api_->Init(dir->c_str(), options.language.c_str(), tesseract::OEM_LSTM_ONLY, nullptr, 0,
+	if (r->api_->Init(dir->c_str(), language.c_str(), tesseract::OEM_LSTM_ONLY, nullptr, 0,
 			  &names, &values, false) != 0)
-		return make_error(-EIO, "Tesseract failed to load " + options.language + " from " + *dir);
+		return make_error(-EIO, "Tesseract failed to load OCR model " + language + " from " + *dir +
+						" (not a Tesseract 4/5 LSTM .traineddata?)");
 	r->api_->SetPageSegMode(tesseract::PSM_SINGLE_LINE);
 	const std::pair<const char *, const char *> vars[] = {
 		{"tessedit_char_whitelist", options.whitelist.c_str()},
@@ -109,7 +157,8 @@ Result<std::unique_ptr<TesseractRecognizer>> TesseractRecognizer::create(const R
 			LOG(Ocr, Warning) << "Tesseract does not know variable " << k;
 		}
 	}
-	LOG(Ocr, Debug) << "Tesseract " << tesseract::TessBaseAPI::Version() << " model " << *dir;
+	LOG(Ocr, Debug) << "Tesseract " << tesseract::TessBaseAPI::Version() << " model " << language
+			<< " in " << *dir;
 	return r;
 }
 

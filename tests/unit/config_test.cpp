@@ -101,6 +101,18 @@ TEST(Config, WrongTypeAndBadChoice)
 		<< e2;
 }
 
+TEST(Config, OcrModel)
+{
+	auto r = parse("[device]\nid = \"a\"\n[reader]\nocr_model = \"lethe-plates\"\n", "t.toml");
+	ASSERT_TRUE(r.ok()) << r.error().message;
+	EXPECT_EQ(r->reader.ocr_model, "lethe-plates");
+	auto d = parse("[device]\nid = \"a\"\n", "t.toml");
+	ASSERT_TRUE(d.ok());
+	EXPECT_EQ(d->reader.ocr_model, ""); // Debian's eng until a plate model beats it
+	const auto e = errors_of("[device]\nid = \"a\"\n[reader]\nocr_model = \"models/x.traineddata\"\n");
+	EXPECT_NE(e.find("t.toml:4: reader.ocr_model: a path must be absolute"), std::string::npos) << e;
+}
+
 TEST(Config, EveryErrorIsReported)
 {
 	const auto e = errors_of(R"([device]

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -80,7 +81,7 @@ TEST(ReadCli, HelpDescribesOptions)
 	auto r = run_command(join({kCli, "read", "--help"}));
 	EXPECT_EQ(r.status, 0);
 	for (const char *opt : {"--region", "--top", "--threads", "--json", "--detector",
-				"--detector-model", "--detector-threshold"})
+				"--detector-model", "--detector-threshold", "--ocr-model"})
 		EXPECT_NE(r.output.find(opt), std::string::npos) << opt;
 }
 
@@ -118,6 +119,60 @@ TEST(ReadCli, DetectorChoice)
 			       true);
 	EXPECT_EQ(bad.status, 1);
 	EXPECT_NE(bad.output.find("missing.onnx"), std::string::npos) << bad.output;
+}
+
+/// Debian's eng model (package tesseract-ocr-eng), which the reader uses by default.
+std::filesystem::path eng_model()
+{
+	for (const char *d : {"/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata",
+			      "/usr/share/tessdata"})
+		if (std::filesystem::exists(std::filesystem::path(d) / "eng.traineddata"))
+			return std::filesystem::path(d) / "eng.traineddata";
+	return {};
+}
+
+TEST(ReadCli, OcrModelChoice)
+{
+	// A model by path or by name (in --tessdata) under any file name loads and reads: a
+	// copy of eng reads the sample as the default does.
+	const auto eng = eng_model();
+	ASSERT_FALSE(eng.empty()) << "tesseract-ocr-eng is not installed";
+	TempDir dir;
+	std::filesystem::copy_file(eng, dir / "plates-copy.traineddata");
+	const std::string sample = q(kSamples + "/us-front.jpg");
+	for (const auto &args : {join({"--ocr-model", q(dir / "plates-copy.traineddata")}),
+				 join({"--ocr-model", "plates-copy", "--tessdata", q(dir.path())})}) {
+		auto r = run_command(join({kCli, "read", "--json", "--region", "us", args, sample}));
+		ASSERT_EQ(r.status, 0) << args << "\n" << r.output;
+		const auto v = lines(r.output);
+		ASSERT_EQ(v.size(), 1U);
+		ASSERT_GE(v[0].at("plates").size(), 1U) << r.output;
+		EXPECT_EQ(v[0].at("plates")[0].at("text"), "7ABC123") << args;
+	}
+	// Missing, corrupt, truncated, a bad name: clear errors before any file is read (exit 1).
+	{
+		std::ofstream junk(dir / "junk.traineddata", std::ios::binary);
+		junk << std::string(4096, 'x');
+		std::ifstream in(eng, std::ios::binary);
+		std::string head(20000, '\0');
+		in.read(head.data(), static_cast<std::streamsize>(head.size()));
+		std::ofstream cut(dir / "cut.traineddata", std::ios::binary);
+		cut.write(head.data(), in.gcount());
+	}
+	const std::pair<std::string, std::string> bad[] = {
+		{q(dir / "missing.traineddata"), "no OCR model file"},
+		{"no-such-model", "no OCR model no-such-model.traineddata"},
+		{q(dir / "junk.traineddata"), "failed to load OCR model junk"},
+		{q(dir / "cut.traineddata"), "failed to load OCR model cut"},
+		{"'eng+osd'", "bad OCR model name"},
+		{q(dir / "plates.onnx"), "does not end in .traineddata"},
+	};
+	for (const auto &[arg, message] : bad) {
+		auto r = run_command(join({kCli, "read", "--ocr-model", arg, sample}), true);
+		EXPECT_EQ(r.status, 1) << arg << "\n" << r.output;
+		EXPECT_NE(r.output.find(message), std::string::npos) << arg << "\n" << r.output;
+		EXPECT_EQ(r.output.find("us-front"), std::string::npos) << r.output; // nothing read
+	}
 }
 
 TEST(ReadCli, JsonLinesOnTheSamples)

@@ -54,6 +54,7 @@ struct Reader {
 	double min_confidence = 0.3; ///< 0..1; weaker reads are ignored before tracking
 	std::string models_dir;     ///< "" = the installed default
 	std::string detector = "both"; ///< "classical" | "dnn" | "both" (see docs/reader.md)
+	std::string ocr_model;      ///< Tesseract plate model NAME or absolute PATH; "" = eng
 	bool operator==(const Reader &) const = default;
 };
 

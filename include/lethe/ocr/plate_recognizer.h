@@ -31,6 +31,11 @@ struct RecognizerOptions {
 	/// find_tessdata()).
 	std::string data_dir;
 	std::string language = "eng";
+	/// Tesseract: the plate model to load instead of `language` from `data_dir`; empty = that
+	/// (Debian's eng). A NAME (letters, digits, '_', '-', '.') is NAME.traineddata in
+	/// `data_dir` if given, else in the installed and the source models/ocr/, else where
+	/// find_tessdata() looks; a PATH (with a '/' or ending in .traineddata) is that file.
+	std::string model;
 	/// Characters the recogniser may emit.
 	std::string whitelist = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 };

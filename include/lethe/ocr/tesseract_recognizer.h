@@ -18,6 +18,17 @@ namespace lethe::ocr {
 [[nodiscard]] Result<std::string> find_tessdata(const std::string &preferred,
 					       const std::string &language);
 
+/// Where a Tesseract model lives: the directory to hand to TessBaseAPI::Init and the
+/// language (the file's name without .traineddata).
+struct TesseractModel {
+	std::string dir;
+	std::string language;
+};
+
+/// Resolve RecognizerOptions::model (see there; empty = `language` via find_tessdata()).
+/// A missing file or an unusable name is an error naming what was looked for.
+[[nodiscard]] Result<TesseractModel> find_tesseract_model(const RecognizerOptions &options);
+
 /// Tesseract runs its LSTM in OpenMP teams when built with OpenMP (Debian's is). Lethe
 /// parallelises across frames instead (one reader per worker thread), and on a busy or small
 /// machine those teams only oversubscribe the cores: with `--threads 1` they made a us photo
