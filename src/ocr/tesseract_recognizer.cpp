@@ -146,11 +146,19 @@ Result<std::unique_ptr<TesseractRecognizer>> TesseractRecognizer::create(const R
 		return make_error(-EIO, "Tesseract failed to load OCR model " + language + " from " + *dir +
 						" (not a Tesseract 4/5 LSTM .traineddata?)");
 	r->api_->SetPageSegMode(tesseract::PSM_SINGLE_LINE);
+	// textord_restore_underlines off: Tesseract 5.3.0's restore_underlined_blobs() deletes an
+	// "underline" blob that has no character part above it without deleting its C_BLOB. In
+	// single-line mode a line that is one blob with holes is also laid out as a row of its
+	// holes (make_single_row), and such a hole can be taken for an underline: ~100 bytes
+	// leaked per line (docs/fuzzing.md finding 8). With the setting off, underlines stay in
+	// the block's underline list, which Tesseract frees. A global Tesseract setting: every
+	// TesseractRecognizer in the process sets the same value.
 	const std::pair<const char *, const char *> vars[] = {
 		{"tessedit_char_whitelist", options.whitelist.c_str()},
 		{"lstm_choice_mode", "2"},
 		{"debug_file", "/dev/null"},
 		{"user_defined_dpi", "300"},
+		{"textord_restore_underlines", "0"},
 	};
 	for (const auto &[k, v] : vars) {
 		if (!r->api_->SetVariable(k, v)) {
