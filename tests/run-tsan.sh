@@ -7,7 +7,9 @@
 #
 # Usage: tests/run-tsan.sh [CTEST_REGEX]     (default: the threaded tests, below; a regex
 #        builds every test executable)
-# Environment: JOBS (default nproc), LETHE_CRASH_KILLS (the crash harness, default 30 here).
+# Environment: JOBS (default nproc), LETHE_CRASH_KILLS (the crash harness, default 30 here),
+#   LETHE_TEST_TIME_SCALE (default 5: timing bars of the tests stretched for TSan's slowdown,
+#   tests/support/time_scale.h; behaviour bars are unchanged).
 # Suppressions: tests/tsan.supp (uninstrumented third-party internals only, each commented).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +45,7 @@ t_build=$(($(date +%s) - t0))
 # the tests spawn inherit these options.
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 history_size=4 die_after_fork=0 suppressions=$PWD/tests/tsan.supp ${TSAN_OPTIONS:-}"
 export LETHE_CRASH_KILLS=${LETHE_CRASH_KILLS:-30}
+export LETHE_TEST_TIME_SCALE=${LETHE_TEST_TIME_SCALE:-5}
 log=build/tsan/tsan-tests.log
 t1=$(date +%s)
 set +e

@@ -28,6 +28,7 @@
 #include "support/lethed_fixture.h"
 #include "support/mosquitto_fixture.h"
 #include "support/temp_dir.h"
+#include "support/time_scale.h"
 #include "support/tmpfs.h"
 
 namespace {
@@ -290,7 +291,10 @@ TEST(LethedCrash, SigkillAtRandomPointsLosesNoHitCorruptsNothingExtendsNoDeadlin
 	};
 
 	std::uniform_int_distribution<int> pick_replay(0, static_cast<int>(replays.size()) - 1);
-	std::uniform_int_distribution<int> starting_ms(0, 1300), running_ms(0, 2500);
+	// Under TSan (LETHE_TEST_TIME_SCALE) lethed runs several times slower: kill it at the
+	// same points of its work, not at the same wall-clock times.
+	const int scale = lethe::test::time_scale();
+	std::uniform_int_distribution<int> starting_ms(0, 1300 * scale), running_ms(0, 2500 * scale);
 	std::bernoulli_distribution during_startup(0.25), broker_stalls(0.3);
 	bool broker_stopped = false;
 	int stalled = 0;
@@ -520,12 +524,12 @@ TEST(LethedCrash, DiskFullFailsClosedKeepsPurgingAndRecovers)
 			return std::all_of(stored_before.begin(), stored_before.end(),
 					   [&](const std::string &id) { return r.events.count(id); });
 		},
-		90s))
+		90s * lethe::test::time_scale()))
 		<< tail(lethe::test::read_file(d.log));
 	// And storage works again: a hit seen after the disk was freed is stored and delivered.
 	const std::size_t before = received(sub).events.size();
 	EXPECT_TRUE(lethe::test::wait_until([&] { return received(sub).events.size() > before; },
-					    120s))
+					    120s * lethe::test::time_scale()))
 		<< tail(lethe::test::read_file(d.log));
 
 	lethed->signal(SIGTERM);
