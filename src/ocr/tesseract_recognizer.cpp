@@ -183,10 +183,11 @@ Result<LineRead> TesseractRecognizer::recognize_line(const cv::Mat &line)
 	if (!line.isContinuous())
 		return recognize_line(line.clone());
 	keep_ocr_serial();
-	// Tesseract 5.3.0 leaks every hole of a single-line image that is one blob
-	// (make_single_row, docs/fuzzing.md finding 8). The renderings are dark characters on
-	// light, each its own blob; one blob means the characters merged with a dark band or
-	// frame, which reads as nothing useful (the fuzzer's line read as empty) — skip it.
+	// The renderings are dark characters on light, each its own blob; one blob means the
+	// characters merged with a dark band or frame, and what Tesseract reads from it is
+	// mostly a false read: with the check, us false reads 18 -> 15 and br top-5 93.4 ->
+	// 90.8 (2026-11-27, docs/accuracy.md). (It was added against finding 8, Tesseract
+	// 5.3.0's leak on such lines; textord_restore_underlines=0 above now fixes that.)
 	if (binarises_to_one_blob(line))
 		return LineRead{};
 

@@ -39,7 +39,9 @@ struct TesseractModel {
 bool keep_ocr_serial();
 
 /// Does a grey line image binarise (Otsu, dark on light, 8-connected) to exactly one blob?
-/// TesseractRecognizer does not hand such lines to Tesseract 5.3.0, which leaks on them.
+/// TesseractRecognizer does not read such lines: a plate row is several characters, and what
+/// Tesseract reads from one blob (characters merged with a band or frame) is mostly false
+/// reads (docs/accuracy.md). Introduced against finding 8, whose leak is now fixed otherwise.
 [[nodiscard]] bool binarises_to_one_blob(const cv::Mat &line);
 
 /// One tesseract::TessBaseAPI in page-segmentation mode 7 (one text line), LSTM engine,
