@@ -157,6 +157,7 @@ int run_read(int argc, char **argv)
 	std::string detector = "both";
 	std::string detector_model;
 	float detector_threshold = detect::DetectorOptions{}.dnn_threshold;
+	std::string calibration;
 	std::vector<std::string> paths;
 	app.add_option("--region", region, "Plate syntax: us, eu or br")
 		->check(CLI::IsMember({"us", "eu", "br"}))
@@ -187,6 +188,9 @@ int run_read(int argc, char **argv)
 		       "finds more plates and more false regions")
 		->check(CLI::Range(0.05F, 1.0F))
 		->capture_default_str();
+	app.add_option("--calibration", calibration,
+		       "Confidence calibration: a TSV file, or none for raw scores (default: the "
+		       "installed models/ocr/calibration-MODEL.tsv for the recogniser model)");
 	app.add_option("PATH", paths, "Image files or directories")->required();
 	app.footer("Exit status: 0 all files read (with or without plates), 1 a file could not be "
 		   "read, 2 usage.");
@@ -209,6 +213,14 @@ int run_read(int argc, char **argv)
 	options.detector = detector;
 	options.detector_options.model_path = detector_model;
 	options.detector_options.dnn_threshold = detector_threshold;
+
+	// Reported confidences are calibrated for the recogniser model in use (docs/reader.md).
+	auto cal = ocr::load_calibration(calibration, ocr::model_name(options.recognizer_options));
+	if (!cal) {
+		std::fprintf(stderr, "lethe read: %s\n", cal.error().message.c_str());
+		return kExitFailure;
+	}
+	options.calibration = std::move(cal).value();
 
 	const std::vector<std::string> files = expand(paths);
 	threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(1, files.size())));

@@ -78,6 +78,15 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(const config::Config &config,
 		ro.recognizer_options.model = (std::filesystem::path(config.reader.models_dir) / "ocr" /
 					       (config.reader.ocr_model + ".traineddata"))
 						      .string();
+	// Reported confidences are calibrated (docs/reader.md); min_confidence stays on the raw
+	// score. Default: the shipped calibration for the recogniser model (models_dir/ocr when
+	// models_dir is set).
+	auto calibration = ocr::load_calibration(config.reader.calibration,
+						 ocr::model_name(ro.recognizer_options), config.reader.models_dir);
+	if (!calibration)
+		return make_error(calibration.error().code,
+				  "confidence calibration: " + calibration.error().message);
+	ro.calibration = std::move(calibration).value();
 	// One reader (an OCR model in memory, about a second to load on a slow core) per worker;
 	// snapshots borrow worker 0's, so a restart loads no model that frames do not need.
 	for (unsigned i = 0; i < config.pipeline.workers; ++i) {

@@ -229,7 +229,11 @@ Result<PlateRead> PlateReader::read_patch(detect::Patch pg, detect::Patch pc, Ch
 					static_cast<float>(cy + sy * ph / 2.0))));
 	PlateRead out;
 	out.box = cv::boundingRect(corners) & cv::Rect(cv::Point(0, 0), frame);
+	// Verified on the raw score; reported calibrated (a monotone map keeps the order).
 	out.text = cands.front().text;
+	out.raw_confidence = cands.front().confidence;
+	for (auto &c : cands)
+		c.confidence = options_.calibration.apply(c.confidence);
 	out.confidence = cands.front().confidence;
 	out.candidates = std::move(cands);
 	return out;
@@ -262,7 +266,7 @@ Result<std::vector<PlateRead>> PlateReader::read(const cv::Mat &frame)
 			reads.push_back(std::move(r).value());
 	}
 	std::stable_sort(reads.begin(), reads.end(),
-			 [](auto &a, auto &b) { return a.confidence > b.confidence; });
+			 [](auto &a, auto &b) { return a.raw_confidence > b.raw_confidence; });
 	std::vector<PlateRead> kept;
 	for (auto &r : reads) {
 		bool dup = false;

@@ -113,6 +113,27 @@ TEST(Config, OcrModel)
 	EXPECT_NE(e.find("t.toml:4: reader.ocr_model: a path must be absolute"), std::string::npos) << e;
 }
 
+TEST(Config, ReaderCalibration)
+{
+	auto none = parse("[device]\nid = \"a\"\n[reader]\ncalibration = \"none\"\n", "t.toml");
+	ASSERT_TRUE(none.ok()) << none.error().message;
+	EXPECT_EQ(none->reader.calibration, "none");
+	auto path = parse("[device]\nid = \"a\"\n[reader]\ncalibration = \"/etc/lethe/cal.tsv\"\n",
+			  "t.toml");
+	ASSERT_TRUE(path.ok()) << path.error().message;
+	EXPECT_EQ(path->reader.calibration, "/etc/lethe/cal.tsv");
+	auto dflt = parse("[device]\nid = \"a\"\n", "t.toml");
+	ASSERT_TRUE(dflt.ok());
+	EXPECT_EQ(dflt->reader.calibration, "");
+	const auto e = errors_of("[device]\nid = \"a\"\n[reader]\n\ncalibration = \"cal.tsv\"\n");
+	EXPECT_NE(e.find("t.toml:5: reader.calibration: \"none\" or an absolute path"),
+		  std::string::npos)
+		<< e;
+	const auto e2 = errors_of("[device]\nid = \"a\"\n[reader]\ncalibrate = \"none\"\n");
+	EXPECT_NE(e2.find("t.toml:4: unknown key 'calibrate' in [reader]"), std::string::npos) << e2;
+	EXPECT_NE(e2.find("calibration"), std::string::npos) << e2;
+}
+
 TEST(Config, EveryErrorIsReported)
 {
 	const auto e = errors_of(R"([device]

@@ -81,7 +81,8 @@ TEST(ReadCli, HelpDescribesOptions)
 	auto r = run_command(join({kCli, "read", "--help"}));
 	EXPECT_EQ(r.status, 0);
 	for (const char *opt : {"--region", "--top", "--threads", "--json", "--detector",
-				"--detector-model", "--detector-threshold", "--ocr-model"})
+				"--detector-model", "--detector-threshold", "--ocr-model",
+				"--calibration"})
 		EXPECT_NE(r.output.find(opt), std::string::npos) << opt;
 }
 
@@ -173,6 +174,46 @@ TEST(ReadCli, OcrModelChoice)
 		EXPECT_NE(r.output.find(message), std::string::npos) << arg << "\n" << r.output;
 		EXPECT_EQ(r.output.find("us-front"), std::string::npos) << r.output; // nothing read
 	}
+}
+
+TEST(ReadCli, CalibrationFileNoneOrShipped)
+{
+	// A given map is applied to every reported confidence; none reports the raw scores; a
+	// malformed file is an error naming its line before any image is read.
+	TempDir dir;
+	write_file(dir / "half.tsv", "# test\nraw\tcalibrated\n0\t0\n1\t0.5\n");
+	write_file(dir / "bad.tsv", "raw\tcalibrated\n0.5\t0\n0.2\t0.1\n");
+	const std::string img = q(kSamples + "/us-front.jpg");
+	auto raw = run_command(join({kCli, "read", "--json", "--calibration", "none", img}));
+	auto half = run_command(join({kCli, "read", "--json", "--calibration", q(dir / "half.tsv"), img}));
+	auto shipped = run_command(join({kCli, "read", "--json", img}));
+	ASSERT_EQ(raw.status, 0) << raw.output;
+	ASSERT_EQ(half.status, 0) << half.output;
+	ASSERT_EQ(shipped.status, 0) << shipped.output;
+	const auto r = lines(raw.output), h = lines(half.output), s = lines(shipped.output);
+	ASSERT_EQ(r.size(), 1U);
+	ASSERT_EQ(h.size(), 1U);
+	ASSERT_EQ(s.size(), 1U);
+	ASSERT_FALSE(r[0].at("plates").empty()) << raw.output;
+	ASSERT_EQ(h[0].at("plates").size(), r[0].at("plates").size());
+	ASSERT_EQ(s[0].at("plates").size(), r[0].at("plates").size());
+	const auto &rp = r[0].at("plates")[0], &hp = h[0].at("plates")[0], &sp = s[0].at("plates")[0];
+	EXPECT_EQ(hp.at("text"), rp.at("text"));
+	EXPECT_NEAR(hp.at("confidence").get<double>(), rp.at("confidence").get<double>() / 2, 0.0015);
+	for (std::size_t i = 0; i < hp.at("candidates").size(); ++i)
+		EXPECT_NEAR(hp.at("candidates")[i].at("confidence").get<double>(),
+			    rp.at("candidates")[i].at("confidence").get<double>() / 2, 0.0015);
+	// The default is the shipped map for eng, not the raw score.
+	EXPECT_EQ(sp.at("text"), rp.at("text"));
+	EXPECT_NE(sp.at("confidence").get<double>(), rp.at("confidence").get<double>()) << shipped.output;
+
+	auto bad = run_command(join({kCli, "read", "--calibration", q(dir / "bad.tsv"), img}), true);
+	EXPECT_EQ(bad.status, 1);
+	EXPECT_NE(bad.output.find("bad.tsv:3: raw: must be greater"), std::string::npos) << bad.output;
+	auto missing = run_command(join({kCli, "read", "--calibration", q(dir / "no.tsv"), img}), true);
+	EXPECT_EQ(missing.status, 1);
+	EXPECT_NE(missing.output.find("no.tsv: no such calibration file"), std::string::npos)
+		<< missing.output;
 }
 
 TEST(ReadCli, JsonLinesOnTheSamples)

@@ -55,6 +55,7 @@ struct Reader {
 	std::string models_dir;     ///< "" = the installed default
 	std::string detector = "both"; ///< "classical" | "dnn" | "both" (see docs/reader.md)
 	std::string ocr_model;      ///< Tesseract plate model NAME or absolute PATH; "" = eng
+	std::string calibration;    ///< "" = the shipped one for the OCR model, "none", or an absolute path
 	bool operator==(const Reader &) const = default;
 };
 

@@ -12,6 +12,7 @@
 #include "lethe/detect/plate_detector.h"
 #include "lethe/detect/rectify.h"
 #include "lethe/ocr/char_row.h"
+#include "lethe/ocr/confidence_calibration.h"
 #include "lethe/ocr/plate_recognizer.h"
 #include "lethe/ocr/plate_syntax.h"
 
@@ -20,7 +21,8 @@ namespace lethe::ocr {
 /// One plate read in a frame.
 struct PlateRead {
 	std::string text;          ///< best candidate, A-Z0-9 only
-	float confidence = 0.0F;   ///< of `text`, 0..1
+	float confidence = 0.0F;   ///< of `text`, 0..1, calibrated (ReaderOptions::calibration)
+	float raw_confidence = 0.0F; ///< of `text` before calibration (ranking, min_confidence)
 	cv::Rect box;              ///< estimated plate rim, source-image pixels
 	std::vector<Candidate> candidates; ///< ranked, best first (includes `text`)
 };
@@ -31,8 +33,13 @@ struct ReaderOptions {
 	std::size_t top = 5;
 	/// Plates reported per frame at most.
 	std::size_t max_plates = 8;
-	/// A plate is reported only if its best candidate reaches this confidence.
+	/// Verification floor: a plate is reported only if its best candidate's RAW confidence
+	/// (before calibration) reaches this, so the calibration never changes which plates are
+	/// found, only the confidences reported.
 	float min_confidence = 0.25F;
+	/// Applied to every candidate's and the plate's confidence after verification; the
+	/// default (identity) reports raw scores. Callers load it with load_calibration().
+	ConfidenceCalibration calibration;
 	std::string detector = "classical";
 	detect::DetectorOptions detector_options;
 	std::string recognizer = "tesseract";
@@ -56,7 +63,7 @@ public:
 	PlateReader(const PlateReader &) = delete;
 	PlateReader &operator=(const PlateReader &) = delete;
 
-	/// Plates in an 8-bit BGR (or grey) frame, most confident first. A frame without plates
+	/// Plates in an 8-bit BGR (or grey) frame, most confident (raw) first. A frame without plates
 	/// gives an empty list; an empty or unsupported frame is an error.
 	[[nodiscard]] Result<std::vector<PlateRead>> read(const cv::Mat &frame);
 
