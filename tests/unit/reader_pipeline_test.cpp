@@ -139,7 +139,8 @@ TEST(ReaderPipeline, TrainedDetectorsPlateIsReadWhenCharactersTouchTheFrame)
 	plate_with_characters_on_the_frame().copyTo(scene(cv::Rect(90, 60, 300, 120)));
 	cv::Mat bgr;
 	cv::cvtColor(scene, bgr, cv::COLOR_GRAY2BGR);
-	auto reader = PlateReader::create(ReaderOptions{});
+	const ReaderOptions options; // named: GCC 12 -O3 warns on a temporary's strings
+	auto reader = PlateReader::create(options);
 	ASSERT_TRUE(reader.ok()) << reader.error().message;
 	// A trained detector's loose box around the plate.
 	detect::PlateRegion plate;
