@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 
 #include <opencv2/imgproc.hpp>
+
+#include "lethe/common/model_files.h"
 
 namespace lethe::detect {
 
@@ -17,15 +17,6 @@ namespace {
 constexpr int kStride = 8;
 /// Predicted boxes narrower than this (input pixels) are noise.
 constexpr float kMinBoxWidth = 8.0F;
-
-bool readable_file(const std::string &path)
-{
-	std::error_code ec;
-	if (!std::filesystem::is_regular_file(path, ec))
-		return false;
-	std::ifstream f(path, std::ios::binary);
-	return f.good();
-}
 
 } // namespace
 
@@ -37,12 +28,7 @@ DnnDetector::DnnDetector(const DetectorOptions &options, cv::dnn::Net net)
 
 std::string DnnDetector::default_model_path()
 {
-	for (const char *dir : {LETHE_MODEL_DIR, LETHE_SOURCE_MODEL_DIR}) {
-		const auto p = std::filesystem::path(dir) / "detector" / "plates.onnx";
-		if (readable_file(p.string()))
-			return p.string();
-	}
-	return {};
+	return find_model_file("detector/plates.onnx");
 }
 
 Result<std::unique_ptr<DnnDetector>> DnnDetector::create(const DetectorOptions &options)

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "lethe/common/log.h"
+#include "lethe/common/model_files.h"
 
 namespace lethe::ocr {
 
@@ -27,15 +28,6 @@ bool parse_unit(std::string_view s, float &out)
 		return false;
 	out = static_cast<float>(v);
 	return true;
-}
-
-bool readable_file(const std::filesystem::path &p)
-{
-	std::error_code ec;
-	if (!std::filesystem::is_regular_file(p, ec))
-		return false;
-	std::ifstream f(p, std::ios::binary);
-	return f.good();
 }
 
 } // namespace
@@ -120,17 +112,10 @@ std::string ConfidenceCalibration::default_path(std::string_view model,
                                                 const std::string &models_dir)
 {
 	const std::string name = "calibration-" + std::string(model) + ".tsv";
-	std::vector<std::filesystem::path> dirs;
-	if (!models_dir.empty())
-		dirs.emplace_back(models_dir);
-	else
-		dirs = {LETHE_MODEL_DIR, LETHE_SOURCE_MODEL_DIR};
-	for (const auto &d : dirs) {
-		const auto p = d / "ocr" / name;
-		if (readable_file(p))
-			return p.string();
-	}
-	return {};
+	if (models_dir.empty())
+		return find_model_file(std::filesystem::path("ocr") / name);
+	const auto p = std::filesystem::path(models_dir) / "ocr" / name;
+	return readable_file(p) ? p.string() : std::string();
 }
 
 float ConfidenceCalibration::apply(float raw) const

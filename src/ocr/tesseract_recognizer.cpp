@@ -15,6 +15,7 @@
 #include <tesseract/resultiterator.h>
 
 #include "lethe/common/log.h"
+#include "lethe/common/model_files.h"
 
 namespace lethe::ocr {
 
@@ -116,9 +117,8 @@ Result<TesseractModel> find_tesseract_model(const RecognizerOptions &options)
 			return TesseractModel{options.data_dir, m};
 		return make_error(-ENOENT, "no OCR model " + m + ".traineddata in " + options.data_dir);
 	}
-	for (const fs::path &d : {fs::path(LETHE_MODEL_DIR) / "ocr", fs::path(LETHE_SOURCE_MODEL_DIR) / "ocr"})
-		if (has_model(d, m))
-			return TesseractModel{d.string(), m};
+	if (const auto shipped = find_model_file(fs::path("ocr") / (m + std::string(kExt))); !shipped.empty())
+		return TesseractModel{fs::path(shipped).parent_path().string(), m};
 	if (auto dir = find_tessdata("", m))
 		return TesseractModel{*dir, m};
 	return make_error(-ENOENT, "no OCR model " + m + ".traineddata (looked in " +
