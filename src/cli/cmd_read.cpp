@@ -19,6 +19,7 @@
 #include "cli/command.h"
 #include "lethe/ocr/image_file.h"
 #include "lethe/ocr/plate_reader.h"
+#include "lethe/ocr/reader_models.h"
 
 namespace lethe::cli {
 namespace {
@@ -154,6 +155,7 @@ int run_read(int argc, char **argv)
 	bool json = false;
 	std::string tessdata;
 	std::string ocr_model;
+	std::string verify_model;
 	std::string detector = "both";
 	std::string detector_model;
 	float detector_threshold = detect::DetectorOptions{}.dnn_threshold;
@@ -173,8 +175,13 @@ int run_read(int argc, char **argv)
 		       "Directory with eng.traineddata (default: $LETHE_TESSDATA, Debian's)");
 	app.add_option("--ocr-model", ocr_model,
 		       "Tesseract model: NAME (NAME.traineddata in --tessdata, else the installed "
-		       "models/ocr/, else the tessdata folders) or PATH to a .traineddata file "
-		       "(default: Debian's eng)");
+		       "models/ocr/, else the tessdata folders), eng (Debian's) or PATH to a "
+		       ".traineddata file (default: the shipped plate model plates for us, eng for "
+		       "eu and br)");
+	app.add_option("--verify-model", verify_model,
+		       "Second Tesseract model that must also read a row before it is reported "
+		       "(NAME, eng, PATH as --ocr-model, or none; default: eng when the OCR model "
+		       "is not eng, else none)");
 	app.add_option("--detector", detector,
 		       "Plate detector: classical (rows of character-like blobs), dnn (the trained "
 		       "CNN) or both (classical rows plus the CNN's other plates)")
@@ -208,19 +215,21 @@ int run_read(int argc, char **argv)
 	ocr::ReaderOptions options;
 	options.region = ocr::parse_region(region).value();
 	options.top = top;
-	options.recognizer_options.data_dir = tessdata;
-	options.recognizer_options.model = ocr_model;
 	options.detector = detector;
 	options.detector_options.model_path = detector_model;
 	options.detector_options.dnn_threshold = detector_threshold;
 
-	// Reported confidences are calibrated for the recogniser model in use (docs/reader.md).
-	auto cal = ocr::load_calibration(calibration, ocr::model_name(options.recognizer_options));
-	if (!cal) {
-		std::fprintf(stderr, "lethe read: %s\n", cal.error().message.c_str());
+	// Models by region unless given; reported confidences are calibrated for the model that
+	// read them (docs/reader.md).
+	if (auto st = ocr::apply_model_settings(options, {.ocr_model = ocr_model,
+							  .verify_model = verify_model,
+							  .calibration = calibration,
+							  .models_dir = {},
+							  .tessdata = tessdata});
+	    !st) {
+		std::fprintf(stderr, "lethe read: %s\n", st.error().message.c_str());
 		return kExitFailure;
 	}
-	options.calibration = std::move(cal).value();
 
 	const std::vector<std::string> files = expand(paths);
 	threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(1, files.size())));

@@ -446,7 +446,7 @@ Result<Config> parse(std::string_view text, std::string_view source)
 	if (const toml::table *t = p.table(root, "reader", "[reader]")) {
 		p.check_keys(*t, "[reader]",
 			     {"region", "top", "min_confidence", "models_dir", "detector", "ocr_model",
-			      "calibration"});
+			      "verify_model", "calibration"});
 		p.get(*t, "reader", "region", cfg.reader.region, {"us", "eu", "br"});
 		p.get(*t, "reader", "detector", cfg.reader.detector, {"classical", "dnn", "both"});
 		p.get(*t, "reader", "top", cfg.reader.top, 1, 10);
@@ -456,6 +456,10 @@ Result<Config> parse(std::string_view text, std::string_view source)
 		if (const toml::node *n = t->get("ocr_model");
 		    n && cfg.reader.ocr_model.find('/') != std::string::npos && cfg.reader.ocr_model.front() != '/')
 			p.error(n->source(), "reader.ocr_model: a path must be absolute");
+		p.get(*t, "reader", "verify_model", cfg.reader.verify_model, {}, 1024);
+		if (const toml::node *n = t->get("verify_model");
+		    n && cfg.reader.verify_model.find('/') != std::string::npos && cfg.reader.verify_model.front() != '/')
+			p.error(n->source(), "reader.verify_model: a path must be absolute");
 		p.get(*t, "reader", "calibration", cfg.reader.calibration, {}, 1024);
 		if (const toml::node *n = t->get("calibration");
 		    n && n->is_string() && cfg.reader.calibration != "none" &&

@@ -7,6 +7,7 @@
 
 #include "lethe/common/crypto.h"
 #include "lethe/common/log.h"
+#include "lethe/ocr/reader_models.h"
 
 namespace lethe::daemon {
 namespace {
@@ -70,23 +71,16 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(const config::Config &config,
 		ro.detector_options.model_path =
 			(std::filesystem::path(config.reader.models_dir) / "detector" / "plates.onnx")
 				.string();
-	// The plate OCR model: a name is looked up in models_dir/ocr when that is set.
-	ro.recognizer_options.model = config.reader.ocr_model;
-	if (!config.reader.models_dir.empty() && !config.reader.ocr_model.empty() &&
-	    config.reader.ocr_model.find('/') == std::string::npos &&
-	    !config.reader.ocr_model.ends_with(".traineddata"))
-		ro.recognizer_options.model = (std::filesystem::path(config.reader.models_dir) / "ocr" /
-					       (config.reader.ocr_model + ".traineddata"))
-						      .string();
-	// Reported confidences are calibrated (docs/reader.md); min_confidence stays on the raw
-	// score. Default: the shipped calibration for the recogniser model (models_dir/ocr when
-	// models_dir is set).
-	auto calibration = ocr::load_calibration(config.reader.calibration,
-						 ocr::model_name(ro.recognizer_options), config.reader.models_dir);
-	if (!calibration)
-		return make_error(calibration.error().code,
-				  "confidence calibration: " + calibration.error().message);
-	ro.calibration = std::move(calibration).value();
+	// OCR and verifier models by region unless configured (a NAME is looked up in
+	// models_dir/ocr when that is set); reported confidences are calibrated for the model
+	// that read them, min_confidence stays on the raw score (docs/reader.md).
+	if (auto st = ocr::apply_model_settings(ro, {.ocr_model = config.reader.ocr_model,
+						     .verify_model = config.reader.verify_model,
+						     .calibration = config.reader.calibration,
+						     .models_dir = config.reader.models_dir,
+						     .tessdata = {}});
+	    !st)
+		return make_error(st.error().code, "confidence calibration: " + st.error().message);
 	// One reader (an OCR model in memory, about a second to load on a slow core) per worker;
 	// snapshots borrow worker 0's, so a restart loads no model that frames do not need.
 	for (unsigned i = 0; i < config.pipeline.workers; ++i) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string_view>
 
 #include <opencv2/imgproc.hpp>
 
@@ -58,9 +59,11 @@ bool centre_inside(const cv::Rect &a, const cv::Rect &b)
 
 PlateReader::PlateReader(const ReaderOptions &options,
 			 std::unique_ptr<detect::PlateDetector> detector,
-			 std::unique_ptr<PlateRecognizer> recognizer)
+			 std::unique_ptr<PlateRecognizer> recognizer,
+			 std::unique_ptr<PlateRecognizer> verifier)
 	: options_(options), syntax_(PlateSyntax::for_region(options.region)),
-	  detector_(std::move(detector)), recognizer_(std::move(recognizer))
+	  detector_(std::move(detector)), recognizer_(std::move(recognizer)),
+	  verifier_(std::move(verifier))
 {
 }
 
@@ -85,9 +88,16 @@ Result<std::unique_ptr<PlateReader>> PlateReader::create(const ReaderOptions &op
 		return make_error(-EINVAL, "a plate reader needs a detector and a recognizer");
 	if (options.top == 0)
 		return make_error(-EINVAL, "top must be at least 1");
+	std::unique_ptr<PlateRecognizer> verifier;
+	if (!options.verifier.empty()) {
+		auto v = PlateRecognizer::create(options.verifier, options.verifier_options);
+		if (!v)
+			return make_error(v.error().code, "verifier: " + v.error().message);
+		verifier = std::move(v).value();
+	}
 	detect::keep_opencv_serial(); // also for backends built elsewhere
-	return std::unique_ptr<PlateReader>(
-		new PlateReader(options, std::move(detector), std::move(recognizer)));
+	return std::unique_ptr<PlateReader>(new PlateReader(
+		options, std::move(detector), std::move(recognizer), std::move(verifier)));
 }
 
 Result<PlateRead> PlateReader::read_region(const cv::Mat &bgr, const cv::Mat &gray,
@@ -165,18 +175,104 @@ Result<PlateRead> PlateReader::read_patch(detect::Patch pg, detect::Patch pc, Ch
 	}
 
 	// Three renderings of the row (clean binary with a wide and a narrow white margin, grey
-	// crop) read separately: Tesseract errs differently on each. The text that most
-	// renderings read best wins (ties: higher confidence); every text keeps its best
-	// confidence across renderings.
+	// crop) read separately: Tesseract errs differently on each (read_lines()).
+	std::vector<cv::Mat> lines;
+	for (auto line : {render_row(*row, kOcrCharHeight, 0.5), render_row(*row, kOcrCharHeight, 0.25),
+			  render_row_gray(pg.image, *row, kOcrCharHeight)})
+		if (!line.empty())
+			lines.push_back(std::move(line));
+	auto read = read_lines(*recognizer_, lines);
+	if (!read)
+		return read.error();
+	std::vector<Candidate> cands = std::move(read).value();
+	const ConfidenceCalibration *calibration = &options_.calibration;
+	const bool stands_by = !cands.empty() && cands.front().confidence >= options_.min_confidence;
+	if (!verifier_) {
+		if (!stands_by)
+			return none;
+	} else if (!stands_by) {
+		// The first model read nothing it stands by: the verifier reads the row as the only
+		// model would (its own floor), and its read is the plate's.
+		auto own = read_lines(*verifier_, lines);
+		if (!own)
+			return own.error();
+		if (own->empty() || own->front().confidence < options_.verifier_min_confidence)
+			return none;
+		cands = std::move(own).value();
+		calibration = &options_.verifier_calibration;
+	} else {
+		auto vouched = verify(lines, cands.front().text);
+		if (!vouched)
+			return vouched.error();
+		if (!*vouched)
+			return none;
+	}
+
+	// Plate rim from the row and the region's plate geometry, back in source pixels.
+	const RimGeometry g = rim_geometry(options_.region);
+	const double ch = row->char_height;
+	const double cx = row->bounds.x + row->bounds.width / 2.0 + g.dx * ch;
+	const double cy = row->bounds.y + row->bounds.height / 2.0 + g.dy * ch;
+	const double pw = row->bounds.width + g.pad_w * ch, ph = g.k_h * ch;
+	std::vector<cv::Point2f> corners;
+	for (const auto &[sx, sy] : {std::pair{-1, -1}, {1, -1}, {1, 1}, {-1, 1}})
+		corners.push_back(detect::to_source(
+			pg, cv::Point2f(static_cast<float>(cx + sx * pw / 2.0),
+					static_cast<float>(cy + sy * ph / 2.0))));
+	PlateRead out;
+	out.box = cv::boundingRect(corners) & cv::Rect(cv::Point(0, 0), frame);
+	// Verified on the raw score; reported calibrated (a monotone map keeps the order).
+	out.text = cands.front().text;
+	out.raw_confidence = cands.front().confidence;
+	for (auto &c : cands)
+		c.confidence = calibration->apply(c.confidence);
+	out.confidence = cands.front().confidence;
+	out.candidates = std::move(cands);
+	return out;
+}
+
+bool texts_agree(std::string_view a, std::string_view b)
+{
+	std::vector<std::size_t> d(b.size() + 1);
+	for (std::size_t j = 0; j <= b.size(); ++j)
+		d[j] = j;
+	for (std::size_t i = 1; i <= a.size(); ++i) {
+		std::size_t diag = d[0];
+		d[0] = i;
+		for (std::size_t j = 1; j <= b.size(); ++j) {
+			const std::size_t up = d[j];
+			d[j] = std::min({d[j] + 1, d[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+			diag = up;
+		}
+	}
+	return d[b.size()] < std::max(a.size(), b.size());
+}
+
+Result<bool> PlateReader::verify(const std::vector<cv::Mat> &lines, const std::string &text) const
+{
+	// Rendering by rendering, stopping at the first that vouches: on a plate that is
+	// usually the first, so the check costs one OCR pass, not three.
+	for (const auto &line : lines) {
+		auto lr = verifier_->recognize_line(line);
+		if (!lr)
+			return lr.error();
+		const auto ranked = syntax_.rank(lr->chars, 1);
+		if (!ranked.empty() && ranked.front().confidence >= options_.verifier_min_confidence &&
+		    texts_agree(text, ranked.front().text))
+			return true;
+	}
+	return false;
+}
+
+Result<std::vector<Candidate>> PlateReader::read_lines(PlateRecognizer &recognizer,
+							  const std::vector<cv::Mat> &lines) const
+{
+	// The text that most renderings read best wins (ties: higher confidence); every text
+	// keeps its best confidence across renderings.
 	std::vector<Candidate> cands;
 	std::vector<int> votes;
-	const cv::Mat lines[] = {render_row(*row, kOcrCharHeight, 0.5),
-				 render_row(*row, kOcrCharHeight, 0.25),
-				 render_row_gray(pg.image, *row, kOcrCharHeight)};
 	for (const auto &line : lines) {
-		if (line.empty())
-			continue;
-		auto lr = recognizer_->recognize_line(line);
+		auto lr = recognizer.recognize_line(line);
 		if (!lr)
 			return lr.error();
 		bool first = true;
@@ -201,42 +297,16 @@ Result<PlateRead> PlateReader::read_patch(detect::Patch pg, detect::Patch pc, Ch
 		return votes[a] > votes[b] ||
 		       (votes[a] == votes[b] && cands[a].confidence > cands[b].confidence);
 	});
-	{
-		std::vector<Candidate> sorted;
-		for (auto i : order)
-			sorted.push_back(std::move(cands[i]));
-		cands = std::move(sorted);
-	}
+	std::vector<Candidate> sorted;
+	for (auto i : order)
+		sorted.push_back(std::move(cands[i]));
 	// Ranked by votes, so keep confidences non-increasing down the list: a runner-up is
 	// never more confident than the text that outvoted it.
-	for (std::size_t i = 1; i < cands.size(); ++i)
-		cands[i].confidence = std::min(cands[i].confidence, cands[i - 1].confidence);
-	if (cands.size() > options_.top)
-		cands.resize(options_.top);
-	if (cands.empty() || cands.front().confidence < options_.min_confidence)
-		return none;
-
-	// Plate rim from the row and the region's plate geometry, back in source pixels.
-	const RimGeometry g = rim_geometry(options_.region);
-	const double ch = row->char_height;
-	const double cx = row->bounds.x + row->bounds.width / 2.0 + g.dx * ch;
-	const double cy = row->bounds.y + row->bounds.height / 2.0 + g.dy * ch;
-	const double pw = row->bounds.width + g.pad_w * ch, ph = g.k_h * ch;
-	std::vector<cv::Point2f> corners;
-	for (const auto &[sx, sy] : {std::pair{-1, -1}, {1, -1}, {1, 1}, {-1, 1}})
-		corners.push_back(detect::to_source(
-			pg, cv::Point2f(static_cast<float>(cx + sx * pw / 2.0),
-					static_cast<float>(cy + sy * ph / 2.0))));
-	PlateRead out;
-	out.box = cv::boundingRect(corners) & cv::Rect(cv::Point(0, 0), frame);
-	// Verified on the raw score; reported calibrated (a monotone map keeps the order).
-	out.text = cands.front().text;
-	out.raw_confidence = cands.front().confidence;
-	for (auto &c : cands)
-		c.confidence = options_.calibration.apply(c.confidence);
-	out.confidence = cands.front().confidence;
-	out.candidates = std::move(cands);
-	return out;
+	for (std::size_t i = 1; i < sorted.size(); ++i)
+		sorted[i].confidence = std::min(sorted[i].confidence, sorted[i - 1].confidence);
+	if (sorted.size() > options_.top)
+		sorted.resize(options_.top);
+	return sorted;
 }
 
 Result<std::vector<PlateRead>> PlateReader::read(const cv::Mat &frame)

@@ -103,14 +103,19 @@ TEST(Config, WrongTypeAndBadChoice)
 
 TEST(Config, OcrModel)
 {
-	auto r = parse("[device]\nid = \"a\"\n[reader]\nocr_model = \"lethe-plates\"\n", "t.toml");
+	auto r = parse("[device]\nid = \"a\"\n[reader]\nocr_model = \"lethe-plates\"\nverify_model = \"none\"\n",
+		       "t.toml");
 	ASSERT_TRUE(r.ok()) << r.error().message;
 	EXPECT_EQ(r->reader.ocr_model, "lethe-plates");
+	EXPECT_EQ(r->reader.verify_model, "none");
 	auto d = parse("[device]\nid = \"a\"\n", "t.toml");
 	ASSERT_TRUE(d.ok());
-	EXPECT_EQ(d->reader.ocr_model, ""); // Debian's eng until a plate model beats it
+	EXPECT_EQ(d->reader.ocr_model, "");    // the region's default (ocr::default_ocr_model)
+	EXPECT_EQ(d->reader.verify_model, ""); // eng unless the OCR model is eng
 	const auto e = errors_of("[device]\nid = \"a\"\n[reader]\nocr_model = \"models/x.traineddata\"\n");
 	EXPECT_NE(e.find("t.toml:4: reader.ocr_model: a path must be absolute"), std::string::npos) << e;
+	const auto v = errors_of("[device]\nid = \"a\"\n[reader]\nverify_model = \"x/eng.traineddata\"\n");
+	EXPECT_NE(v.find("t.toml:4: reader.verify_model: a path must be absolute"), std::string::npos) << v;
 }
 
 TEST(Config, ReaderCalibration)

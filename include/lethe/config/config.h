@@ -54,7 +54,8 @@ struct Reader {
 	double min_confidence = 0.3; ///< 0..1; weaker reads are ignored before tracking
 	std::string models_dir;     ///< "" = the installed default
 	std::string detector = "both"; ///< "classical" | "dnn" | "both" (see docs/reader.md)
-	std::string ocr_model;      ///< Tesseract plate model NAME or absolute PATH; "" = eng
+	std::string ocr_model;      ///< Tesseract model NAME, `eng` or absolute PATH; "" = the region's default
+	std::string verify_model;   ///< second model NAME, `eng`, absolute PATH or "none"; "" = eng unless ocr_model is eng
 	std::string calibration;    ///< "" = the shipped one for the OCR model, "none", or an absolute path
 	bool operator==(const Reader &) const = default;
 };

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <opencv2/core.hpp>
@@ -44,7 +45,27 @@ struct ReaderOptions {
 	detect::DetectorOptions detector_options;
 	std::string recognizer = "tesseract";
 	RecognizerOptions recognizer_options;
+	/// A second recogniser that checks every read of the first (docs/reader.md, "Two
+	/// models"): "" = none, else a backend name as `recognizer`. It reads the same renderings
+	/// of the row; a plate is reported only if its best candidate's raw confidence reaches
+	/// `verifier_min_confidence`. A plate model trained on plate lines reads a plate-like text
+	/// into any texture (grates, grilles, signs); Debian's general-purpose eng reads text
+	/// only where there is some, so it vouches that the row is text while the plate model
+	/// says which. Where the first reads nothing above its floor, the verifier's own read is
+	/// reported. Costs a second OCR pass per row.
+	std::string verifier;
+	RecognizerOptions verifier_options;
+	float verifier_min_confidence = 0.25F;
+	/// Applied to the verifier's candidates (its own model's calibration).
+	ConfidenceCalibration verifier_calibration;
 };
+
+/// Do two reads of one row share at least one character in place: is their edit distance
+/// (Levenshtein) below the longer one's length? The weakest agreement there is, and what a
+/// verifier's read must have with the read it checks (ReaderOptions::verifier): two
+/// recognisers reading the same characters agree far more, two making text up out of a
+/// texture mostly not at all. Two empty texts do not agree.
+[[nodiscard]] bool texts_agree(std::string_view a, std::string_view b);
 
 /// Reads plates in frames. Owns one detector and one recogniser; not thread-safe — create
 /// one reader per thread (each holds its own Tesseract instance). Creating one makes OpenCV
@@ -54,7 +75,8 @@ class PlateReader
 public:
 	/// Build the backends named in `options`.
 	[[nodiscard]] static Result<std::unique_ptr<PlateReader>> create(const ReaderOptions &options);
-	/// Use given backends (e.g. a trained detector or recogniser).
+	/// Use given backends (e.g. a trained detector or recogniser); the verifier, if
+	/// `options.verifier` names one, is still built from the options.
 	[[nodiscard]] static Result<std::unique_ptr<PlateReader>>
 	create(const ReaderOptions &options, std::unique_ptr<detect::PlateDetector> detector,
 	       std::unique_ptr<PlateRecognizer> recognizer);
@@ -80,13 +102,24 @@ private:
 	[[nodiscard]] Result<PlateRead> read_patch(detect::Patch gray, detect::Patch colour,
 						   CharRowOptions options, const cv::Size &frame);
 
+	/// Read the renderings of one row with `recognizer`: ranked candidates (raw
+	/// confidences), best first, at most options_.top.
+	[[nodiscard]] Result<std::vector<Candidate>> read_lines(PlateRecognizer &recognizer,
+								 const std::vector<cv::Mat> &lines) const;
+
+	/// Does the verifier vouch for `text` on these renderings of its row: on one of them,
+	/// its best candidate reaches verifier_min_confidence and agrees (texts_agree())?
+	[[nodiscard]] Result<bool> verify(const std::vector<cv::Mat> &lines, const std::string &text) const;
+
 	PlateReader(const ReaderOptions &options, std::unique_ptr<detect::PlateDetector> detector,
-		    std::unique_ptr<PlateRecognizer> recognizer);
+		    std::unique_ptr<PlateRecognizer> recognizer,
+		    std::unique_ptr<PlateRecognizer> verifier);
 
 	ReaderOptions options_;
 	PlateSyntax syntax_;
 	std::unique_ptr<detect::PlateDetector> detector_;
 	std::unique_ptr<PlateRecognizer> recognizer_;
+	std::unique_ptr<PlateRecognizer> verifier_; ///< null when options_.verifier is ""
 };
 
 } // namespace lethe::ocr
