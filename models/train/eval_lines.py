@@ -72,8 +72,10 @@ def main():
     for model in a.models:
         texts = read_lines(model, images)
         shown = 0
-        for rend in ("b50", "b25", "g", "all"):
-            sel = [i for i, r in enumerate(rows) if rend in ("all", r[2])]
+        # Per rendering, then all renderings per region (line files are named REGION_...).
+        for rend in ("b50", "b25", "g", "all", "all-us", "all-br"):
+            sel = [i for i, r in enumerate(rows)
+                   if rend in ("all", r[2]) or rend == "all-" + Path(r[0]).name.split("_")[0]]
             ok = [i for i in sel if int(rows[i][3]) == len(rows[i][1])]
 
             def score(ix):

@@ -375,6 +375,32 @@ def ink_box(grey):
     return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
 
 
+def balanced_copies(rows, held_out, base, cap):
+    """Augmented copies per real training crop (file -> count). cap <= 1: `base` for every
+    crop. Otherwise a crop whose rarest letter (or digit) is r times rarer than the mean
+    letter (digit) of this region's training labels gets round(base x r) copies, at most
+    base x cap: real crops are the only examples of each region's own plate font, and a
+    letter the labels seldom hold (br: O, 50 of 3,432 letters) is otherwise learnt as its
+    commoner look-alike (D, 121) — class balancing by oversampling."""
+    train = [(f, t) for f, t in rows if not held_out(f, t)]
+    if cap <= 1:
+        return {f: base for f, _ in rows}
+    count = {c: 0 for c in CHARS}
+    for _, t in train:
+        for c in t:
+            count[c] += 1
+    mean = {}
+    for group in (LETTERS, DIGITS):
+        m = sum(count[c] for c in group) / len(group)
+        for c in group:
+            mean[c] = m
+    out = {}
+    for f, t in rows:
+        r = max(mean[c] / max(1, count[c]) for c in t)
+        out[f] = int(min(base * cap, max(base, round(base * r))))
+    return out
+
+
 def run_ocr_lines(tool, jobs, any_count=False):
     """jobs: (image, label, out_prefix, region) -> list of (prefix, label, nchars, status)."""
     inp = "".join(f"{a}\t{b}\t{c}\t{d}\n" for a, b, c, d in jobs)
@@ -485,7 +511,7 @@ def collect(a, work, tool, rng, summary):
 
     # Real crops: hold out ~10 % (US by file, BR by plate text: several crops per vehicle).
     split_rng = random.Random(a.seed)
-    train_jobs, eval_jobs = [], []
+    train_jobs, eval_jobs, held_files = [], [], []
     for region, folder in (("us", Path(a.us_crops)), ("br", Path(a.br_crops))):
         rows = [(f, t) for f, t in read_labels(folder / "labels.tsv")
                 if 4 <= len(t) <= 9 and all(c in CHARS for c in t)]
@@ -498,11 +524,17 @@ def collect(a, work, tool, rng, summary):
                 continue
             train_jobs.append((str(folder / f), t, str(ltrain / f"{stem}_0"), region))
             img = cv2.imread(str(folder / f), cv2.IMREAD_COLOR)
-            for k in range(1, a.real_copies + 1):
+            for k in range(1, copies[f] + 1):
                 out = crops / "real" / f"{stem}_{k}.jpg"
                 cv2.imwrite(str(out), augment_real(rng, img))
                 train_jobs.append((str(out), t, str(ltrain / f"{stem}_{k}"), region))
         summary.append(f"{region}: {len(rows)} labelled crops usable, {len(held)} held-out keys")
+        held_files.extend(sorted(f for f, t in rows if (t if region == "br" else f) in held))
+    # The held-out crops by file name, for calibrating a model trained here on crops it never
+    # saw (models/train/calibrate.py --files).
+    (work / "heldout_crops.txt").write_text(
+        "# crops plate_lines.py held out (seed %d, holdout %g)\n" % (a.seed, a.holdout)
+        + "".join(f + "\n" for f in held_files))
     res = run_ocr_lines(tool, train_jobs)
     real_ok = [(p, lab) for p, lab, n, s in res if s == "ok"]
     summary.append(f"real train crops (incl. augmented): {len(train_jobs)}, rows with the label's "
@@ -547,6 +579,9 @@ def main():
     ap.add_argument("--work", default=str(REPO / ".trainwork"))
     ap.add_argument("--synth", type=int, default=5000, help="synthetic plates (3 lines each; the pack must stay <= 40 MiB)")
     ap.add_argument("--real-copies", type=int, default=3, help="augmented copies per real train crop")
+    ap.add_argument("--balance", type=float, default=0.0,
+                    help="oversample real crops with rare characters, up to this many times "
+                         "--real-copies (0 = off, as the shipped model's data; docs/models.md)")
     ap.add_argument("--holdout", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--chunk", type=int, default=400, help="lines per .lstmf")
