@@ -517,6 +517,8 @@ def collect(a, work, tool, rng, summary):
                 if 4 <= len(t) <= 9 and all(c in CHARS for c in t)]
         keys = sorted({(t if region == "br" else f) for f, t in rows})
         held = set(split_rng.sample(keys, max(1, round(len(keys) * a.holdout))))
+        copies = balanced_copies(rows, lambda f, t: (t if region == "br" else f) in held,
+                                 a.real_copies, a.balance)
         for f, t in rows:
             stem = f"{region}_{Path(f).stem}"
             if (t if region == "br" else f) in held:
