@@ -8,6 +8,7 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "lethe/common/edit_distance.h"
 #include "lethe/detect/rectify.h"
 #include "lethe/ocr/char_row.h"
 
@@ -233,19 +234,7 @@ Result<PlateRead> PlateReader::read_patch(detect::Patch pg, detect::Patch pc, Ch
 
 bool texts_agree(std::string_view a, std::string_view b)
 {
-	std::vector<std::size_t> d(b.size() + 1);
-	for (std::size_t j = 0; j <= b.size(); ++j)
-		d[j] = j;
-	for (std::size_t i = 1; i <= a.size(); ++i) {
-		std::size_t diag = d[0];
-		d[0] = i;
-		for (std::size_t j = 1; j <= b.size(); ++j) {
-			const std::size_t up = d[j];
-			d[j] = std::min({d[j] + 1, d[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-			diag = up;
-		}
-	}
-	return d[b.size()] < std::max(a.size(), b.size());
+	return edit_distance(a, b) < std::max(a.size(), b.size());
 }
 
 Result<bool> PlateReader::verify(const std::vector<cv::Mat> &lines, const std::string &text) const

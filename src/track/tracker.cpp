@@ -8,6 +8,7 @@
 #include <array>
 
 #include "lethe/common/crypto.h"
+#include "lethe/common/edit_distance.h"
 
 namespace lethe::track {
 namespace {
@@ -39,24 +40,6 @@ double centre_shift(const cv::Rect &a, const cv::Rect &b)
 	const double dy = (a.y + a.height / 2.0) - (b.y + b.height / 2.0);
 	const double w = std::max(1, std::max(a.width, b.width));
 	return std::hypot(dx, dy) / w;
-}
-
-/// Levenshtein distance on short strings.
-std::size_t edit_distance(const std::string &a, const std::string &b)
-{
-	std::vector<std::size_t> row(b.size() + 1);
-	for (std::size_t j = 0; j <= b.size(); ++j)
-		row[j] = j;
-	for (std::size_t i = 1; i <= a.size(); ++i) {
-		std::size_t diag = row[0];
-		row[0] = i;
-		for (std::size_t j = 1; j <= b.size(); ++j) {
-			const std::size_t up = row[j];
-			row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
-			diag = up;
-		}
-	}
-	return row[b.size()];
 }
 
 /// Could these two texts be the same plate misread? (Guards against a new vehicle taking

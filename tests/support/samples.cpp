@@ -5,6 +5,10 @@
 #include <fstream>
 #include <sstream>
 
+#include <gtest/gtest.h>
+
+#include "lethe/ocr/image_file.h"
+
 namespace lethe::test {
 
 std::vector<LabelledSample> labelled_samples()
@@ -20,6 +24,13 @@ std::vector<LabelledSample> labelled_samples()
 		out.push_back(s);
 	}
 	return out;
+}
+
+cv::Mat load_sample(const std::string &file)
+{
+	auto m = ocr::load_image_file(std::string(LETHE_TEST_DATA_DIR) + "/samples/" + file);
+	EXPECT_TRUE(m.ok()) << file << ": " << (m.ok() ? "" : m.error().message);
+	return m.ok() ? *m : cv::Mat();
 }
 
 } // namespace lethe::test

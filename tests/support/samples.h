@@ -20,4 +20,8 @@ struct LabelledSample {
 /// Every labelled sample, in file order (the header line skipped).
 [[nodiscard]] std::vector<LabelledSample> labelled_samples();
 
+/// The sample photo `file` (a name inside tests/data/samples) as 8-bit BGR, loaded the way
+/// `lethe read` loads files; a failed gtest expectation and an empty Mat if it cannot be.
+[[nodiscard]] cv::Mat load_sample(const std::string &file);
+
 } // namespace lethe::test

@@ -4,8 +4,6 @@
 
 #include <opencv2/imgproc.hpp>
 
-#include "lethe/ocr/char_row.h"
-#include "lethe/ocr/image_file.h"
 #include "lethe/ocr/plate_reader.h"
 #include "lethe/ocr/reader_models.h"
 #include "lethe/ocr/tesseract_recognizer.h"
@@ -14,27 +12,18 @@
 namespace lethe::ocr {
 namespace {
 
-struct Sample {
-	std::string file;
-	cv::Rect box;
-	std::string plate;
-	Region region = Region::Us;
-};
-
-Sample us_front()
+test::LabelledSample us_front()
 {
 	for (const auto &l : test::labelled_samples())
 		if (l.file == "us-front.jpg")
-			return {l.file, l.box, l.plate, parse_region(l.region).value()};
+			return l;
 	ADD_FAILURE() << "no us-front.jpg sample";
 	return {};
 }
 
-cv::Mat load(const Sample &s)
+cv::Mat load(const test::LabelledSample &s)
 {
-	auto m = load_image_file(std::string(LETHE_TEST_DATA_DIR) + "/samples/" + s.file);
-	EXPECT_TRUE(m.ok());
-	return m.ok() ? *m : cv::Mat();
+	return test::load_sample(s.file);
 }
 
 std::vector<std::string> texts(const std::vector<PlateRead> &reads)
@@ -146,24 +135,6 @@ TEST(ReaderModels, SettingsOverrideTheDefaults)
 	ReaderOptions bad;
 	EXPECT_FALSE(
 	    apply_model_settings(bad, settings("", "", "/nonexistent/calibration.tsv")).ok());
-}
-
-TEST(ReaderModels, ShippedPlateModelReadsARenderedRow)
-{
-	RecognizerOptions plates;
-	plates.model = "plates";
-	auto rec = PlateRecognizer::create("tesseract", plates);
-	ASSERT_TRUE(rec.ok()) << rec.error().message;
-	const auto s = us_front();
-	cv::Mat g;
-	cv::cvtColor(load(s), g, cv::COLOR_BGR2GRAY);
-	const cv::Rect inner(s.box.x + s.box.width / 10, s.box.y + s.box.height / 4,
-	                     s.box.width * 8 / 10, s.box.height * 3 / 5);
-	auto row = find_char_row(g(inner).clone(), cv::Mat());
-	ASSERT_TRUE(row.has_value());
-	auto lr = (*rec)->recognize_line(render_row(*row, 32, 0.25));
-	ASSERT_TRUE(lr.ok());
-	EXPECT_EQ(lr->text(), s.plate);
 }
 
 TEST(ReaderModels, VerifiedReadOfTheDefaultsFindsThePlate)
