@@ -23,6 +23,12 @@ echo "package-test: install $version"
 dpkg -i "$deb1" >/dev/null || fail "dpkg -i failed (missing runtime dependencies?)"
 for f in /usr/bin/lethe /usr/bin/lethed; do [[ -x $f ]] || fail "$f not installed"; done
 /usr/bin/lethe --version >/dev/null || fail "installed lethe does not run"
+# The reader's default models ship in the package (the installed folder is searched first).
+for m in detector/plates.onnx ocr/plates.traineddata ocr/calibration-plates.tsv ocr/calibration-eng.tsv; do
+  [[ -s /usr/share/lethe/models/$m ]] || fail "model $m not installed"
+done
+/usr/bin/lethe read --json tests/data/samples/us-front.jpg 2>/dev/null | grep -q '"text":"7ABC123"' ||
+  fail "installed lethe read does not read the us sample with its default models"
 for unit in /lib/systemd/system/lethed*.service; do
   [[ -e $unit ]] || continue
   if command -v systemd-analyze >/dev/null; then
