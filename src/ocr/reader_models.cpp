@@ -4,17 +4,13 @@
 
 #include <filesystem>
 
+#include "lethe/common/model_files.h"
+
 namespace lethe::ocr {
 
 namespace {
 
 constexpr const char *kEng = "eng";
-
-bool has_file(const std::string &dir, const std::string &name)
-{
-	std::error_code ec;
-	return std::filesystem::is_regular_file(std::filesystem::path(dir) / name, ec);
-}
 
 /// Recogniser options for a model setting: `eng` is Debian's model (found by find_tessdata(),
 /// in --tessdata if given); a NAME is looked up in models_dir/ocr when that is set, in
@@ -34,7 +30,7 @@ RecognizerOptions recognizer_for(const std::string &model, const ModelSettings &
 	if (!s.models_dir.empty())
 		o.model = (std::filesystem::path(s.models_dir) / "ocr" / (model + ".traineddata"))
 		              .string();
-	else if (!s.tessdata.empty() && has_file(s.tessdata, model + ".traineddata"))
+	else if (!s.tessdata.empty() && readable_file(std::filesystem::path(s.tessdata) / (model + ".traineddata")))
 		o.data_dir = s.tessdata;
 	return o;
 }
@@ -71,7 +67,7 @@ Result<void> apply_model_settings(ReaderOptions &options, const ModelSettings &s
 	// --tessdata may hold only the OCR model (a NAME given with it): the verifier's eng is
 	// then found where it would be without it.
 	if (verify == kEng && !settings.tessdata.empty() &&
-	    !has_file(settings.tessdata, "eng.traineddata"))
+	    !readable_file(std::filesystem::path(settings.tessdata) / "eng.traineddata"))
 		options.verifier_options.data_dir.clear();
 	auto vcal = load_calibration(settings.calibration == "none" ? "none" : "",
 	                             model_name(options.verifier_options), settings.models_dir);
