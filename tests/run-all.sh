@@ -21,7 +21,7 @@ for arg in "$@"; do
 done
 [[ ${LETHE_NO_CROSS:-0} == 1 ]] && cross=0
 
-bash toolchains/install-deps.sh "$([[ $cross == 1 ]] && echo cross || echo test)"
+bash toolchains/install-deps.sh "$([[ $cross == 1 ]] && echo cross || echo test)" # cross ⊃ test
 jobs=$(nproc)
 t0=$(date +%s)
 step() { echo "run-all: [$(( $(date +%s) - t0 )) s] $*"; }
@@ -33,8 +33,14 @@ export CCACHE_DIR=${CCACHE_DIR:-$cache/ccache} CCACHE_BASEDIR=$PWD
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 
+# Every test package is installed above: a test that would skip for want of one fails instead.
+export LETHE_REQUIRE_TOOLS=1
+
+step "demo configures without test packages (GoogleTest made unfindable)"
+bash config/demo/run.sh --configure-only build/demo-check >/dev/null
+
 step "debug build (ASan+UBSan)"
-cmake --preset debug "${launcher[@]}" >/dev/null
+cmake --preset debug -DLETHE_BUILD_TESTS=ON "${launcher[@]}" >/dev/null
 cmake --build --preset debug -j "$jobs"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -42,7 +48,7 @@ step "debug tests"
 ctest --preset debug -j "$jobs" --timeout 600
 
 step "release build"
-cmake --preset release "${launcher[@]}" >/dev/null
+cmake --preset release -DLETHE_BUILD_TESTS=ON "${launcher[@]}" >/dev/null
 cmake --build --preset release -j "$jobs"
 if [[ $(id -u) -eq 0 ]]; then
   step "package: install, upgrade, purge"

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Install (idempotently) the Debian 12 packages Lethe needs to build, test and run.
-# Usage: install-deps.sh [build|test|cross]   (test implies build; cross adds aarch64 tools)
+# Usage: install-deps.sh [build|test|cross]
+#   build: what builds and runs lethe and lethed (the demo); no test packages
+#   test:  build + what the test suite needs (GoogleTest, the tools tests call)
+#   cross: test + the aarch64 cross compiler and qemu-user (tests/run-all.sh's default)
 set -euo pipefail
 
 what=${1:-test}
@@ -12,10 +15,13 @@ packages=(
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
   mosquitto mosquitto-clients openssl sqlite3 python3
 )
+# Everything a test probes for lives here: tests/run-all.sh sets LETHE_REQUIRE_TOOLS=1, which
+# turns a skip caused by a missing tool into a failure (tests/support/required_tool.h).
+test_packages=(libgtest-dev libgmock-dev python3-numpy python3-jsonschema systemd)
 case "$what" in
   build) ;;
-  test) packages+=(libgtest-dev libgmock-dev python3-numpy python3-jsonschema) ;;
-  cross) packages+=(libgtest-dev libgmock-dev g++-aarch64-linux-gnu qemu-user-static) ;;
+  test) packages+=("${test_packages[@]}") ;;
+  cross) packages+=("${test_packages[@]}" g++-aarch64-linux-gnu qemu-user-static) ;;
   *) echo "usage: $0 [build|test|cross]" >&2; exit 2 ;;
 esac
 

@@ -19,6 +19,7 @@
 #include "lethe/publish/mqtt_inspect.h"
 #include "lethe/publish/publisher.h"
 #include "support/mosquitto_fixture.h"
+#include "support/required_tool.h"
 #include "support/temp_dir.h"
 
 namespace lethe::test {
@@ -916,8 +917,9 @@ TEST(Event, JsonRoundTripAndValidation)
 
 TEST(Event, ValidatesAgainstThePublishedJsonSchema)
 {
-	if (run_command("python3 -c 'import jsonschema' 2>/dev/null").status != 0)
-		GTEST_SKIP() << "python3-jsonschema not installed (toolchains/install-deps.sh test)";
+	if (auto why = lethe::test::missing_tool("python3 -c 'import jsonschema'", "python3-jsonschema");
+	    !why.empty())
+		LETHE_SKIP_OR_FAIL(why);
 	TempDir dir;
 	auto e = hit("ABC1234");
 	e.device_id = "dev1";

@@ -4,15 +4,17 @@
 
 #include <gtest/gtest.h>
 
+#include "support/required_tool.h"
 #include "support/temp_dir.h"
 
 namespace {
 
 using lethe::test::run_command;
 
-bool have(const std::string &tool)
+/// Empty when the tool is installed, else why not (systemd's tools come with package systemd).
+std::string missing(const std::string &tool)
 {
-	return run_command("command -v " + tool + " >/dev/null 2>&1").status == 0;
+	return lethe::test::missing_tool("command -v " + tool, "systemd");
 }
 
 /// The unit with ExecStart pointing at the built daemon (verify checks the binary exists).
@@ -29,8 +31,8 @@ std::filesystem::path local_unit(const lethe::test::TempDir &dir)
 
 TEST(SystemdUnits, VerifyIsClean)
 {
-	if (!have("systemd-analyze"))
-		GTEST_SKIP() << "systemd-analyze not installed";
+	if (auto why = missing("systemd-analyze"); !why.empty())
+		LETHE_SKIP_OR_FAIL(why);
 	lethe::test::TempDir dir;
 	auto r = run_command("systemd-analyze verify " + local_unit(dir).string(), true);
 	EXPECT_EQ(r.status, 0) << r.output;
@@ -53,8 +55,8 @@ TEST(SystemdUnits, HardeningRequirementsPresent)
 
 TEST(SystemdUnits, SecurityExposureStaysLow)
 {
-	if (!have("systemd-analyze"))
-		GTEST_SKIP() << "systemd-analyze not installed";
+	if (auto why = missing("systemd-analyze"); !why.empty())
+		LETHE_SKIP_OR_FAIL(why);
 	lethe::test::TempDir dir;
 	auto r = run_command("systemd-analyze security --offline=true --no-pager " +
 				     local_unit(dir).string() + " 2>&1 | tail -1");
@@ -66,8 +68,8 @@ TEST(SystemdUnits, SecurityExposureStaysLow)
 
 TEST(SystemdUnits, SysusersFileParses)
 {
-	if (!have("systemd-sysusers"))
-		GTEST_SKIP() << "systemd-sysusers not installed";
+	if (auto why = missing("systemd-sysusers"); !why.empty())
+		LETHE_SKIP_OR_FAIL(why);
 	auto r = run_command("systemd-sysusers --dry-run " + std::string(LETHE_SOURCE_DIR) +
 				     "/systemd/sysusers.d/lethe.conf",
 			     true);
