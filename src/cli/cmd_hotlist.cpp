@@ -16,6 +16,7 @@
 #include "lethe/hotlist/store.h"
 #include "lethe/policy/bundle.h"
 #include "lethe/policy/store.h"
+#include "lethe/retention/report.h"
 
 namespace lethe::cli {
 namespace {
@@ -48,6 +49,14 @@ int sign(const std::string &key_file, const std::string &out, const std::string 
 			return kExitUsage;
 		}
 		info.generated = *g;
+		// Devices refuse a list extracted "in the future" (hotlist/store.h): say so here.
+		if (info.generated > std::chrono::system_clock::now() + policy::kClockSkew) {
+			std::fprintf(stderr,
+				     "lethe hotlist sign: --generated %s is in the future; devices "
+				     "refuse such a list\n",
+				     generated.c_str());
+			return kExitUsage;
+		}
 	}
 	auto csv = fsutil::read_file(csv_file, kMaxCsvFile);
 	if (!csv) {
@@ -148,7 +157,7 @@ int install(const std::string &trust, const std::string &state, const std::strin
 			     "bundle refused (unreadable, bad signature or untrusted key)", {}, config);
 		return kExitFailure;
 	}
-	const auto now = std::chrono::system_clock::now();
+	const auto now = retention::trusted_now(state);
 	const auto eff = policy::load_effective(state, trust, now);
 	if (eff.fallback)
 		std::fprintf(stderr, "lethe hotlist install: no valid policy (%s): the strictest "
@@ -184,7 +193,7 @@ int install(const std::string &trust, const std::string &state, const std::strin
 
 int show(const std::string &trust, const std::string &state, bool json)
 {
-	const auto now = std::chrono::system_clock::now();
+	const auto now = retention::trusted_now(state);
 	const auto eff = policy::load_effective(state, trust, now);
 	std::vector<InstalledList> lists;
 	if (fs::exists(fs::path(state) / "hotlists")) {

@@ -16,6 +16,7 @@
 #include "lethe/policy/bundle.h"
 #include "lethe/policy/parse.h"
 #include "lethe/policy/store.h"
+#include "lethe/retention/report.h"
 
 namespace lethe::cli {
 namespace {
@@ -202,7 +203,8 @@ int install(const std::string &trust, const std::string &state, const std::strin
 		std::fprintf(stderr, "lethe policy install: %s\n", store.error().message.c_str());
 		return kExitFailure;
 	}
-	auto p = (*store)->install(*text, trust, std::chrono::system_clock::now(),
+	// Validity is judged on the retention ratchet too: a clock set back is not believed.
+	auto p = (*store)->install(*text, trust, retention::trusted_now(state),
 				   fs::path(file).filename().string());
 	if (!p) {
 		std::fprintf(stderr, "lethe policy install: %s: %s (nothing changed)\n", file.c_str(),
@@ -221,7 +223,7 @@ int install(const std::string &trust, const std::string &state, const std::strin
 
 int show(const std::string &trust, const std::string &state, bool json)
 {
-	const auto now = std::chrono::system_clock::now();
+	const auto now = retention::trusted_now(state);
 	const auto e = load_effective(state, trust, now);
 	if (json) {
 		nlohmann::json installed = nlohmann::json::array();

@@ -13,6 +13,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lethe/common/atomic_file.h"
+#include "lethe/common/log.h"
+#include "lethe/policy/bundle.h"
+
 namespace lethe::hotlist {
 
 namespace fs = std::filesystem;
@@ -20,6 +24,9 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::string_view kMagicLine = "# lethe-hotlist v1";
+/// STATE/hotlists/versions: "ID VERSION" per line, the highest version ever installed.
+constexpr std::string_view kVersionsFile = "versions";
+constexpr std::size_t kMaxVersionsFile = 1024 * 1024;
 
 bool valid_id(std::string_view id)
 {
@@ -30,26 +37,6 @@ bool valid_id(std::string_view id)
 		      c == '.'))
 			return false;
 	return id[0] != '.';
-}
-
-Status write_atomic(const fs::path &path, const void *data, std::size_t size)
-{
-	const fs::path tmp = path.string() + ".tmp";
-	const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return make_error(-errno, "cannot write " + tmp.string());
-	const bool ok = ::write(fd, data, size) == static_cast<ssize_t>(size) && ::fsync(fd) == 0;
-	::close(fd);
-	if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-		::unlink(tmp.c_str());
-		return make_error(-EIO, "cannot write " + path.string());
-	}
-	const int dfd = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		::fsync(dfd);
-		::close(dfd);
-	}
-	return {};
 }
 
 std::string slurp(const fs::path &p)
@@ -157,9 +144,18 @@ Result<std::unique_ptr<HotlistStore>> HotlistStore::open(const fs::path &state_d
 		if (!r)
 			return r.error();
 		s->key_ = std::move(r).value();
-		if (auto st = write_atomic(key, s->key_.data(), s->key_.size()); !st)
+		// A new store's rollback memory starts empty and from now on must exist: written
+		// before the key, so that a crash between the two cannot leave a key without it.
+		// Not where lists are left over (a deleted key): recover_versions() judges those.
+		if (!fs::exists(s->dir_ / kVersionsFile, ec) && s->sealed_lists().empty())
+			if (auto st = fsutil::write_atomic(s->dir_ / kVersionsFile, "", 0600); !st)
+				return st.error();
+		const std::string_view raw(reinterpret_cast<const char *>(s->key_.data()),
+					   s->key_.size());
+		if (auto st = fsutil::write_atomic(key, raw, 0600); !st)
 			return st.error();
 	}
+	s->recover_versions();
 	return s;
 }
 
@@ -170,13 +166,22 @@ Result<InstalledList> HotlistStore::install(std::string_view payload,
 	auto parsed = parse_payload(payload, &rules);
 	if (!parsed)
 		return parsed.error();
-	for (const auto &old : list()) {
-		if (old.info.id == parsed->info.id && parsed->info.version <= old.info.version)
-			return make_error(-ESTALE, "version " + std::to_string(parsed->info.version) +
-							   " of list '" + old.info.id +
-							   "' is not above the installed " +
-							   std::to_string(old.info.version));
-	}
+	if (parsed->info.generated > now + policy::kClockSkew)
+		return make_error(-EINVAL, "line 4: generated " + format_utc(parsed->info.generated) +
+						   " is in the future (now " + format_utc(now) + ", allowed skew " +
+						   std::to_string(policy::kClockSkew.count()) +
+						   " s): a list cannot be extracted before it is signed");
+	if (versions_lost_)
+		return make_error(-ESTALE, (dir_ / kVersionsFile).string() +
+						   " (the hot-list rollback memory) is missing while the store "
+						   "holds a list key: refusing every install, since any old list "
+						   "would pass; restore the file from a backup (docs/hotlist.md)");
+	const std::uint64_t highest = highest_version(parsed->info.id);
+	if (parsed->info.version <= highest)
+		return make_error(-ESTALE, "version " + std::to_string(parsed->info.version) +
+						   " of list '" + parsed->info.id +
+						   "' is not above " + std::to_string(highest) +
+						   ", the highest version ever installed");
 	auto m = Matcher::compile(parsed->info, parsed->entries, key_);
 	if (!m)
 		return m.error();
@@ -202,11 +207,103 @@ Result<InstalledList> HotlistStore::install(std::string_view payload,
 			    {"installed_at", format_utc(now)},
 			    {"categories", cats}};
 	const std::string meta = j.dump(2) + "\n";
-	if (auto s = write_atomic(dir_ / (il.info.id + ".lhl"), bytes->data(), bytes->size()); !s)
+	const std::string_view compiled(reinterpret_cast<const char *>(bytes->data()), bytes->size());
+	// The sealed list first: it carries its version, so a crash before the versions file
+	// is written still remembers it (highest_version reads both).
+	if (auto s = fsutil::write_atomic(dir_ / (il.info.id + ".lhl"), compiled, 0600); !s)
 		return s.error();
-	if (auto s = write_atomic(dir_ / (il.info.id + ".json"), meta.data(), meta.size()); !s)
+	if (auto s = fsutil::write_atomic(dir_ / (il.info.id + ".json"), meta, 0600); !s)
+		return s.error();
+	if (auto s = remember_version(il.info.id, il.info.version); !s)
 		return s.error();
 	return il;
+}
+
+std::map<std::string, std::uint64_t> HotlistStore::read_versions() const
+{
+	std::map<std::string, std::uint64_t> out;
+	auto text = fsutil::read_file(dir_ / kVersionsFile, kMaxVersionsFile);
+	if (!text)
+		return out;
+	std::istringstream in(*text);
+	std::string id;
+	std::uint64_t v = 0;
+	while (in >> id >> v)
+		out[id] = std::max(out[id], v);
+	return out;
+}
+
+Status HotlistStore::remember_version(const std::string &id, std::uint64_t version)
+{
+	auto versions = read_versions();
+	versions[id] = std::max(versions[id], version);
+	std::string text;
+	for (const auto &[i, v] : versions)
+		text += i + " " + std::to_string(v) + "\n";
+	return fsutil::write_atomic(dir_ / kVersionsFile, text, 0600);
+}
+
+std::uint64_t HotlistStore::highest_version(const std::string &id) const
+{
+	std::uint64_t best = 0;
+	if (auto v = read_versions(); v.count(id) != 0)
+		best = v.at(id);
+	// The sealed list (authentic: only this store's key opens it) and the metadata: a crash
+	// between writes, or a versions file replaced by an older copy, can only raise the bar.
+	if (auto m = load(id))
+		best = std::max(best, (*m)->info().version);
+	for (const auto &il : list())
+		if (il.info.id == id)
+			best = std::max(best, il.info.version);
+	return best;
+}
+
+std::vector<std::string> HotlistStore::sealed_lists() const
+{
+	std::vector<std::string> ids;
+	std::error_code ec;
+	for (const auto &f : fs::directory_iterator(dir_, ec))
+		if (f.path().extension() == ".lhl")
+			ids.push_back(f.path().stem().string());
+	return ids;
+}
+
+void HotlistStore::recover_versions()
+{
+	std::error_code ec;
+	if (fs::exists(dir_ / kVersionsFile, ec))
+		return;
+	// A store written before the versions file existed, or one whose versions file was
+	// deleted: the sealed lists still know their versions.
+	const auto ids = sealed_lists();
+	const auto lost = [this](const std::string &why) {
+		// The key says lists were installed here, yet nothing tells which versions: a v1
+		// must not pass for new. install() refuses until the file is restored.
+		versions_lost_ = true;
+		LOG(Hotlist, Error) << (dir_ / kVersionsFile).string() << " is missing and " << why
+				    << ": hot-list installs are refused until it is restored";
+	};
+	if (ids.empty()) {
+		lost("no sealed list remains to rebuild it from");
+		return;
+	}
+	for (const auto &id : ids) {
+		auto m = load(id);
+		if (!m) {
+			lost(id + ".lhl does not open with the list key (" + m.error().message + ")");
+			return;
+		}
+		// Read-only callers (`lethe hotlist list` as a technician) cannot write it; the
+		// sealed lists still count in highest_version(), so only the rebuild waits.
+		if (auto st = remember_version(id, (*m)->info().version); !st) {
+			LOG(Hotlist, Warning) << "cannot rebuild the hot-list versions file: "
+					      << st.error().message;
+			return;
+		}
+	}
+	LOG(Hotlist, Warning) << "rebuilt " << (dir_ / kVersionsFile).string() << " from "
+			      << ids.size() << " sealed list(s)";
+	return;
 }
 
 std::vector<InstalledList> HotlistStore::list() const

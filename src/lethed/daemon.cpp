@@ -18,6 +18,7 @@
 #include "lethe/common/log.h"
 #include "lethe/audit/query_digest.h"
 #include "lethe/retention/lookup.h"
+#include "lethe/retention/report.h"
 #include "notify.h"
 
 namespace lethe::daemon {
@@ -69,7 +70,10 @@ Result<std::unique_ptr<Daemon>> Daemon::create(config::Config config)
 	auto control = ControlServer::create(
 		d->config_.control_socket(),
 		[raw = d.get()](const json &request, int fd) { return raw->handle(request, fd); },
-		[raw = d.get()](int fd, const std::string &reason) { raw->rejected(fd, reason); });
+		[raw = d.get()](int fd, const std::string &reason) { raw->rejected(fd, reason); },
+		[raw = d.get()](uid_t uid, std::uint64_t busy, std::uint64_t dropped) {
+			raw->throttled(uid, busy, dropped);
+		});
 	if (!control)
 		return control.error();
 	d->control_ = std::move(control).value();
@@ -210,7 +214,8 @@ void Daemon::stop()
 
 void Daemon::load_policy()
 {
-	auto eff = policy::load_effective(config_.device.state_dir, config_.device.trust_dir);
+	auto eff = policy::load_effective(config_.device.state_dir, config_.device.trust_dir,
+					  retention::trusted_now(config_.device.state_dir));
 	if (eff.fallback)
 		LOG(Policy, Warning) << "no valid policy in force (" << eff.why
 				     << "): strictest mode — nothing retained, nothing published";
@@ -861,10 +866,30 @@ json Daemon::camera_list_json() const
 	return {{"ok", true}, {"configured", configured}, {"available", available}};
 }
 
-json Daemon::snapshot_json(const json &request)
+bool Daemon::take_snapshot_token(uid_t uid)
+{
+	// A token bucket per uid: an aiming aid, not a video feed (issue 15.1: 123 frames in 10 s).
+	const auto now = std::chrono::steady_clock::now();
+	std::lock_guard lock(snapshot_mutex_);
+	auto [it, fresh] = snapshot_budget_.try_emplace(uid, SnapshotBudget{kSnapshotBurst, now});
+	auto &b = it->second;
+	const double refill = std::chrono::duration<double>(now - b.refilled) / kSnapshotEvery;
+	b.tokens = std::min(kSnapshotBurst, b.tokens + refill);
+	b.refilled = now;
+	if (b.tokens < 1)
+		return false;
+	b.tokens -= 1;
+	return true;
+}
+
+json Daemon::snapshot_json(const json &request, uid_t uid)
 {
 	if (request.contains("camera") && !request["camera"].is_string())
 		return error_reply("usage", "\"camera\" must be a string");
+	if (!take_snapshot_token(uid))
+		return error_reply("busy", "at most " + std::to_string(static_cast<int>(kSnapshotBurst)) +
+						   " snapshots at once and one per " +
+						   std::to_string(kSnapshotEvery.count()) + " s per user");
 	const std::string camera = request.value("camera", "");
 	Result<SnapshotResult> snap = make_error(-ENODEV, "no pipeline");
 	{
@@ -874,27 +899,35 @@ json Daemon::snapshot_json(const json &request)
 	}
 	if (!snap)
 		return error_reply(snap.error().code == -ENOENT ? "usage" : "failed", snap.error().message);
-	json plates = json::array();
-	for (auto &p : snap->plates) {
-		// Boxes and confidence only: a technician has no access to reads.
-		plates.push_back({{"box", {p.box.x, p.box.y, p.box.width, p.box.height}},
-				  {"confidence", p.confidence}});
-		crypto::wipe(p.text);
-		for (auto &c : p.candidates)
-			crypto::wipe(c.text);
-	}
-	cv::Mat grey, lap;
-	cv::cvtColor(snap->frame, grey, cv::COLOR_BGR2GRAY);
-	cv::Laplacian(grey, lap, CV_64F);
-	cv::Scalar mean, stddev;
-	cv::meanStdDev(lap, mean, stddev);
-	std::vector<std::uint8_t> jpeg;
-	cv::imencode(".jpg", snap->frame, jpeg, {cv::IMWRITE_JPEG_QUALITY, 85});
-	json reply{{"ok", true}, {"camera", snap->camera_id}, {"width", snap->frame.cols},
-		   {"height", snap->frame.rows}, {"sharpness", stddev[0] * stddev[0]},
-		   {"plates", plates}, {"jpeg", crypto::to_base64(jpeg.data(), jpeg.size())}};
-	crypto::wipe(jpeg.data(), jpeg.size());
+	// Downscaled: enough to aim and frame the scene, less to read from (the plates are masked).
+	const double scale = std::min(1.0, static_cast<double>(kSnapshotMaxWidth) / snap->frame.cols);
+	cv::Mat small;
+	cv::resize(snap->frame, small, cv::Size(), scale, scale, cv::INTER_AREA);
 	snap->frame.setTo(cv::Scalar::all(0));
+	const auto scaled = [scale](const cv::Rect &r) {
+		return json::array({static_cast<int>(r.x * scale), static_cast<int>(r.y * scale),
+				    static_cast<int>(r.width * scale), static_cast<int>(r.height * scale)});
+	};
+	json plates = json::array();
+	for (const auto &p : snap->plates) // boxes and confidence only: no reads for a technician
+		plates.push_back({{"box", scaled(p.box)}, {"confidence", p.confidence}});
+	json masked = json::array();
+	for (const auto &m : snap->masked)
+		masked.push_back(scaled(m));
+	std::vector<std::uint8_t> jpeg;
+	cv::imencode(".jpg", small, jpeg, {cv::IMWRITE_JPEG_QUALITY, 80});
+	json reply{{"ok", true},
+		   {"camera", snap->camera_id},
+		   {"width", small.cols},
+		   {"height", small.rows},
+		   {"frame_width", snap->frame.cols},
+		   {"frame_height", snap->frame.rows},
+		   {"sharpness", snap->sharpness},
+		   {"plates", plates},
+		   {"masked", masked},
+		   {"jpeg", crypto::to_base64(jpeg.data(), jpeg.size())}};
+	crypto::wipe(jpeg.data(), jpeg.size());
+	small.setTo(cv::Scalar::all(0));
 	return reply;
 }
 
@@ -934,6 +967,26 @@ void Daemon::rejected(int fd, const std::string &reason)
 	if (Status s = audit_->append(std::move(e)); !s) {
 		LOG(Audit, Error) << "control session not recorded: " << s.error().message;
 	}
+}
+
+void Daemon::throttled(uid_t uid, std::uint64_t busy, std::uint64_t dropped)
+{
+	// One record for a whole flood (ControlServer calls this at most every 10 s per uid):
+	// the trail shows it happened and how big it was, without one fdatasync per request.
+	audit::AuditEntry e;
+	e.actor = "uid:" + std::to_string(uid);
+	e.uid = static_cast<std::int64_t>(uid);
+	e.role = std::string(audit::role_name(audit::Role::None));
+	e.organisation = authorizer()->role_map().organisation;
+	e.action = "control";
+	e.target = audit::AuditTarget::object("control:session");
+	e.outcome = audit::Outcome::Refused;
+	e.reason = std::to_string(busy) + " request(s) over the per-user rate answered busy, " +
+		   std::to_string(dropped) + " unfinished session(s) closed for newer ones";
+	e.policy_hash = current_policy().hash;
+	LOG(Daemon, Warning) << "control socket: uid " << uid << ": " << e.reason;
+	if (Status s = audit_->append(std::move(e)); !s)
+		LOG(Audit, Error) << "control throttling not recorded: " << s.error().message;
 }
 
 json Daemon::handle(const json &request, int fd)
@@ -989,7 +1042,7 @@ json Daemon::handle(const json &request, int fd)
 	else if (command == "camera.list")
 		reply = camera_list_json();
 	else if (command == "camera.snapshot")
-		reply = snapshot_json(request);
+		reply = snapshot_json(request, who->uid);
 	else if (command == "selftest")
 		reply = selftest_json();
 	else if (command == "reload") {

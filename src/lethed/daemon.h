@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -73,12 +74,15 @@ private:
 					       const policy::Policy &policy) const;
 	[[nodiscard]] std::shared_ptr<audit::Authorizer> authorizer() const;
 	void rejected(int fd, const std::string &reason);
+	void throttled(uid_t uid, std::uint64_t busy, std::uint64_t dropped);
 	nlohmann::json handle(const nlohmann::json &request, int fd);
 	/// `query` and `hits.list` for investigators: purpose, case and role checked, recorded.
 	nlohmann::json investigate(const nlohmann::json &request, int fd,
 				   const audit::Principal &who, audit::AccessRequest req,
 				   const policy::Policy &policy);
-	nlohmann::json snapshot_json(const nlohmann::json &request);
+	/// `camera.snapshot`: the newest frame, plates masked, downscaled, rate-limited per uid.
+	nlohmann::json snapshot_json(const nlohmann::json &request, uid_t uid);
+	[[nodiscard]] bool take_snapshot_token(uid_t uid);
 	nlohmann::json camera_list_json() const;
 	[[nodiscard]] policy::Policy current_policy() const;
 
@@ -112,6 +116,17 @@ private:
 	mutable std::mutex pipeline_mutex_; ///< guards pipeline_ replacement (reload)
 	std::unique_ptr<Pipeline> pipeline_;
 	std::unique_ptr<ControlServer> control_;
+
+	/// Aim snapshots per uid: a burst of kSnapshotBurst, then one per kSnapshotEvery.
+	static constexpr double kSnapshotBurst = 5;
+	static constexpr std::chrono::seconds kSnapshotEvery{6};
+	static constexpr int kSnapshotMaxWidth = 640;
+	struct SnapshotBudget {
+		double tokens;
+		std::chrono::steady_clock::time_point refilled;
+	};
+	std::mutex snapshot_mutex_; ///< guards snapshot_budget_; taken alone (no other lock held)
+	std::map<uid_t, SnapshotBudget> snapshot_budget_;
 
 	// Purge-thread state (on_purge_cycle).
 	std::chrono::steady_clock::time_point last_seal_check_{};

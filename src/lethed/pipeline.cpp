@@ -5,8 +5,11 @@
 #include <algorithm>
 #include <filesystem>
 
+#include <opencv2/imgproc.hpp>
+
 #include "lethe/common/crypto.h"
 #include "lethe/common/log.h"
+#include "lethe/ocr/plate_mask.h"
 #include "lethe/ocr/reader_models.h"
 
 namespace lethe::daemon {
@@ -398,11 +401,34 @@ Result<SnapshotResult> Pipeline::snapshot(const std::string &camera_id)
 	out.camera_id = cam->camera_id();
 	out.frame = frame->image.clone();
 	frame.reset();
+	{
+		// Focus is judged on the frame as the camera saw it, before anything is masked.
+		cv::Mat grey, lap;
+		cv::cvtColor(out.frame, grey, cv::COLOR_BGR2GRAY);
+		cv::Laplacian(grey, lap, CV_64F);
+		cv::Scalar mean, stddev;
+		cv::meanStdDev(lap, mean, stddev);
+		out.sharpness = stddev[0] * stddev[0];
+		grey.setTo(cv::Scalar::all(0));
+	}
 	std::lock_guard lock(*reader_mutexes_.front()); // worker 0 waits for one read
 	auto plates = readers_.front()->read(out.frame);
 	if (!plates)
 		return plates.error();
 	out.plates = std::move(plates).value();
+	for (auto &p : out.plates) {
+		crypto::wipe(p.text);
+		for (auto &c : p.candidates)
+			crypto::wipe(c.text);
+	}
+	// A technician aims with this frame; retention forbids keeping a non-hit plate, so the
+	// device does not hand one out either (issue 15.1).
+	auto masked = ocr::mask_plates(*readers_.front(), out.frame);
+	if (!masked) {
+		out.frame.setTo(cv::Scalar::all(0));
+		return make_error(masked.error().code, "snapshot withheld: " + masked.error().message);
+	}
+	out.masked = std::move(masked->masked);
 	return out;
 }
 

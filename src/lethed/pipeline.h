@@ -38,8 +38,10 @@ struct PipelineStats {
 
 /// Plates found in one frame, for `lethe camera snapshot`.
 struct SnapshotResult {
-	cv::Mat frame;                       ///< a copy, BGR
-	std::vector<ocr::PlateRead> plates;  ///< boxes in frame pixels
+	cv::Mat frame;                       ///< a copy, BGR, every plate blacked out (plate_mask.h)
+	std::vector<ocr::PlateRead> plates;  ///< boxes in frame pixels; texts already wiped
+	std::vector<cv::Rect> masked;        ///< the blacked-out boxes
+	double sharpness = 0;                ///< variance of the Laplacian, before masking
 	std::string camera_id;
 };
 
@@ -65,6 +67,8 @@ public:
 	[[nodiscard]] bool frames_flowing(std::chrono::steady_clock::duration window) const;
 	[[nodiscard]] PipelineStats stats() const;
 	/// Read the newest frame of a camera ("" = the first) with worker 0's reader.
+	/// The newest frame of a camera with its plates' boxes, masked: no plate in it stays
+	/// legible to the device's own reader (refused with -EAGAIN otherwise).
 	[[nodiscard]] Result<SnapshotResult> snapshot(const std::string &camera_id);
 	[[nodiscard]] bool has_camera(const std::string &camera_id) const;
 

@@ -298,6 +298,22 @@ Result<std::vector<Candidate>> PlateReader::read_lines(PlateRecognizer &recogniz
 	return sorted;
 }
 
+Result<std::vector<cv::Rect>> PlateReader::regions(const cv::Mat &frame)
+{
+	if (frame.empty() || (frame.type() != CV_8UC3 && frame.type() != CV_8UC1))
+		return make_error(-EINVAL, "frame must be 8-bit BGR or grey");
+	cv::Mat bgr = frame;
+	if (frame.type() == CV_8UC1)
+		cv::cvtColor(frame, bgr, cv::COLOR_GRAY2BGR);
+	auto found = detector_->detect(bgr);
+	if (!found)
+		return found.error();
+	std::vector<cv::Rect> boxes;
+	for (const auto &r : *found)
+		boxes.push_back(r.rect.boundingRect() | r.box);
+	return boxes;
+}
+
 Result<std::vector<PlateRead>> PlateReader::read(const cv::Mat &frame)
 {
 	if (frame.empty())

@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
+#include <sys/stat.h>
 #include <system_error>
 
 #include "lethe/common/atomic_file.h"
@@ -223,6 +225,33 @@ Error Refusal::to_error() const
 	}
 }
 
+namespace {
+
+/// Why a *.pub file of a trust directory must not be trusted, or empty: a key file is only as
+/// trustworthy as the set of people who could have written it.
+std::string untrustworthy_key_file(const std::filesystem::path &file,
+				   const std::filesystem::path &real_dir)
+{
+	std::error_code ec;
+	if (std::filesystem::is_symlink(file, ec)) {
+		const auto target = std::filesystem::canonical(file, ec);
+		if (ec)
+			return "dangling symlink";
+		if (target.parent_path() != real_dir)
+			return "symlink to " + target.string() + ", outside the trust directory";
+	}
+	struct stat st {};
+	if (::stat(file.c_str(), &st) != 0)
+		return std::string("cannot stat: ") + std::strerror(errno);
+	if (!S_ISREG(st.st_mode))
+		return "not a regular file";
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		return "writable by group or others (chmod go-w)";
+	return {};
+}
+
+} // namespace
+
 Outcome<std::vector<TrustedKey>> load_trust_dir(const std::filesystem::path &dir)
 {
 	std::error_code ec;
@@ -231,9 +260,23 @@ Outcome<std::vector<TrustedKey>> load_trust_dir(const std::filesystem::path &dir
 	if (ec)
 		return refuse(Reason::Io,
 			      "cannot read trust directory " + dir.string() + ": " + ec.message());
+	struct stat dst {};
+	if (::stat(dir.c_str(), &dst) != 0)
+		return refuse(Reason::Io, "cannot stat trust directory " + dir.string() + ": " +
+						  std::strerror(errno));
+	if ((dst.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		return refuse(Reason::UntrustedKey,
+			      "trust directory " + dir.string() +
+				      " is writable by group or others (chmod go-w): none of its keys is trusted");
+	const auto real_dir = std::filesystem::canonical(dir, ec);
 	for (const auto &entry : it) {
-		if (entry.path().extension() == ".pub" && entry.is_regular_file(ec))
-			files.push_back(entry.path());
+		if (entry.path().extension() != ".pub")
+			continue;
+		if (auto why = untrustworthy_key_file(entry.path(), real_dir); !why.empty()) {
+			LOG(Policy, Warning) << "trust: skipping " << entry.path().string() << ": " << why;
+			continue;
+		}
+		files.push_back(entry.path());
 	}
 	std::sort(files.begin(), files.end());
 	std::vector<TrustedKey> keys;

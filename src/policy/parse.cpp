@@ -12,6 +12,7 @@
 #include <toml++/toml.h>
 
 #include "lethe/policy/bundle.h"
+#include "lethe/policy/jurisdiction.h"
 
 namespace lethe::policy {
 
@@ -264,6 +265,21 @@ void parse_retention(Checker &c, const toml::table &root, Retention &r)
 			"shorter than retention.audit_log_minimum");
 }
 
+/// A policy may not keep non-hits longer than its jurisdiction's law allows (jurisdiction.h):
+/// refused at sign and install alike, since both parse the policy here.
+void check_statutory_cap(Checker &c, const toml::table &root, const Policy &p)
+{
+	const StatutoryCap *cap = statutory_cap(p.jurisdiction);
+	if (cap == nullptr || p.retention.nonhit_digest <= cap->nonhit_digest_max)
+		return;
+	const toml::node *n = root.at_path("retention.nonhit_digest").node();
+	c.error(n ? n->source() : root.source(), "retention.nonhit_digest",
+		format_duration(p.retention.nonhit_digest) + " is longer than " +
+			std::string(cap->code) + " law allows for non-hits (at most " +
+			format_duration(cap->nonhit_digest_max) + ": " + std::string(cap->citation) +
+			")");
+}
+
 void parse_hotlist(Checker &c, const toml::table &root, HotlistRules &h)
 {
 	const auto *t = subtable(c, root, "hotlist", true);
@@ -479,6 +495,7 @@ Result<Policy> parse_policy(std::string_view text, std::string_view source)
 	c.boolean(root, "", "retro_hit_queries", p.retro_hit_queries);
 	c.boolean(root, "", "public_agencies_only", p.public_agencies_only, false);
 	parse_retention(c, root, p.retention);
+	check_statutory_cap(c, root, p);
 	parse_hotlist(c, root, p.hotlist);
 	parse_recipients(c, root, p);
 	if (!c.ok())

@@ -25,6 +25,7 @@ namespace {
 
 constexpr std::string_view kBundleExt = ".bundle";
 constexpr std::string_view kVersionsFile = "versions";
+constexpr std::string_view kClockFile = "clock"; ///< milliseconds since the epoch, decimal
 constexpr std::size_t kMaxBundle = 1024 * 1024;
 
 /// flock() on STATE/policies/.lock for the lifetime of the object.
@@ -247,9 +248,29 @@ std::uint64_t PolicyStore::highest_version(std::string_view id) const
 	return best;
 }
 
+TimePoint PolicyStore::time_floor() const
+{
+	auto text = fsutil::read_file(dir_ / kClockFile, 64);
+	std::int64_t ms = 0;
+	if (!text ||
+	    std::from_chars(text->data(), text->data() + text->size(), ms).ec != std::errc{} || ms < 0)
+		return TimePoint{};
+	return TimePoint{std::chrono::milliseconds{ms}};
+}
+
+Status PolicyStore::raise_time_floor(TimePoint t)
+{
+	if (t <= time_floor())
+		return {};
+	const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
+	return fsutil::write_atomic(dir_ / kClockFile, std::to_string(ms.count()) + "\n", 0644);
+}
+
 Outcome<Policy> PolicyStore::install(std::string_view bundle, const std::filesystem::path &trust_dir,
 				     TimePoint now, std::string_view source)
 {
+	// A clock set back must not revive a bundle that expired after the last install.
+	now = std::max(now, time_floor());
 	auto keys = load_trust_dir(trust_dir);
 	if (!keys)
 		return keys.refusal();
@@ -287,6 +308,8 @@ Outcome<Policy> PolicyStore::install(std::string_view bundle, const std::filesys
 	for (const auto &[i, v] : versions)
 		text += i + " " + std::to_string(v) + "\n";
 	if (auto st = fsutil::write_atomic(dir_ / kVersionsFile, text, 0644); !st)
+		return refuse(Reason::Io, st.error().message);
+	if (auto st = raise_time_floor(now); !st)
 		return refuse(Reason::Io, st.error().message);
 
 	LOG(Policy, Info) << "installed policy " << p->id << " v" << p->version << " (bundle "
@@ -333,6 +356,7 @@ Status PolicyStore::remove(std::string_view id)
 std::vector<InstalledPolicy> PolicyStore::list(const std::filesystem::path &trust_dir,
 					       TimePoint now) const
 {
+	now = std::max(now, time_floor());
 	std::vector<InstalledPolicy> out;
 	std::error_code ec;
 	std::vector<std::filesystem::path> files;

@@ -3,6 +3,7 @@
 #include "lethe/retention/report.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <ctime>
 
@@ -43,6 +44,36 @@ std::string format_time(WallTime t)
 		      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 		      static_cast<int>(((ms % 1000) + 1000) % 1000));
 	return buf;
+}
+
+std::optional<WallTime> persisted_high_water(const fs::path &state_dir)
+{
+	const fs::path db_path = state_dir / std::string(kDatabaseName);
+	std::error_code ec;
+	if (!fs::exists(db_path, ec))
+		return std::nullopt;
+	store::Database::Options o;
+	o.read_only = true;
+	auto db = store::Database::open(db_path, o);
+	if (!db)
+		return std::nullopt;
+	auto q = (*db)->prepare("SELECT value FROM meta WHERE key = 'high_water_ms'");
+	if (!q)
+		return std::nullopt;
+	auto row = q->step();
+	if (!row || !*row)
+		return std::nullopt;
+	std::int64_t ms = 0;
+	const std::string v = q->column_text(0);
+	if (std::from_chars(v.data(), v.data() + v.size(), ms).ec != std::errc{})
+		return std::nullopt;
+	return WallTime{milliseconds{ms}};
+}
+
+WallTime trusted_now(const fs::path &state_dir, WallTime wall)
+{
+	const auto mark = persisted_high_water(state_dir);
+	return mark ? std::max(wall, *mark) : wall;
 }
 
 Result<Report> build_report(const fs::path &state_dir, WallTime now)

@@ -395,7 +395,7 @@ Status Retention::record_nonhit(NonHit &read)
 		}
 		const WallTime now = time_.now();
 		auto key = keys_->current(store::purpose::kDigest, now,
-					  policy_.retention.key_rotation);
+					  std::min(policy_.retention.key_rotation, kMaxDigestEpoch));
 		if (!key)
 			return key.error();
 		auto digest = plate_digest(key->key, norm, config_.digest);

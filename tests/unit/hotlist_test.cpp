@@ -265,6 +265,82 @@ TEST(HotlistStore, InstallsCompiledListWithoutPlaintextAndRefusesRollback)
 	EXPECT_TRUE((*reopened)->load_all());
 }
 
+/// A v`version` payload of list ncic-ca, generated at `generated`.
+std::string ncic_payload(std::uint64_t version, const char *generated = "2026-11-26T00:00:00Z")
+{
+	auto p = hotlist::make_payload({"ncic-ca", version, at(generated)}, kCsv);
+	EXPECT_TRUE(p) << p.error().message;
+	return *p;
+}
+
+TEST(HotlistStore, RollbackMemorySurvivesDeletedMetadataAndVersionsFile)
+{
+	// Red team (issue 15.7): the version high-water mark lived only in the unsigned <id>.json;
+	// deleting it let v1 install over v5.
+	TempDir state;
+	const auto dir = state.path() / "hotlists";
+	const auto now = at("2026-11-26T12:00:00Z");
+	auto store = hotlist::HotlistStore::open(state.path());
+	ASSERT_TRUE(store) << store.error().message;
+	ASSERT_TRUE((*store)->install(ncic_payload(5), "h5", rules(), now));
+	EXPECT_EQ((*store)->highest_version("ncic-ca"), 5u);
+
+	std::filesystem::remove(dir / "ncic-ca.json");
+	auto r = (*store)->install(ncic_payload(1), "h1", rules(), now);
+	ASSERT_FALSE(r);
+	EXPECT_EQ(r.error().code, -ESTALE) << r.error().message;
+
+	// The versions file too: rebuilt from the sealed list when the store is opened.
+	std::filesystem::remove(dir / "versions");
+	store = hotlist::HotlistStore::open(state.path());
+	ASSERT_TRUE(store) << store.error().message;
+	EXPECT_TRUE(std::filesystem::exists(dir / "versions"));
+	r = (*store)->install(ncic_payload(1), "h1", rules(), now);
+	ASSERT_FALSE(r);
+	EXPECT_EQ(r.error().code, -ESTALE) << r.error().message;
+
+	// Every trace of the list but the key: nothing says which versions were installed, so
+	// nothing installs (neither the old v1 nor a v6) until the versions file is restored.
+	const std::string versions = read_file(dir / "versions");
+	for (const char *f : {"ncic-ca.lhl", "ncic-ca.json", "versions"})
+		std::filesystem::remove(dir / f);
+	store = hotlist::HotlistStore::open(state.path());
+	ASSERT_TRUE(store) << store.error().message;
+	for (std::uint64_t v : {1u, 6u}) {
+		r = (*store)->install(ncic_payload(v), "h", rules(), now);
+		ASSERT_FALSE(r) << v;
+		EXPECT_EQ(r.error().code, -ESTALE);
+		EXPECT_NE(r.error().message.find("rollback memory"), std::string::npos)
+			<< r.error().message;
+	}
+	EXPECT_FALSE(std::filesystem::exists(dir / "ncic-ca.lhl"));
+	write_file(dir / "versions", versions);
+	store = hotlist::HotlistStore::open(state.path());
+	ASSERT_TRUE(store);
+	EXPECT_FALSE((*store)->install(ncic_payload(5), "h", rules(), now));
+	EXPECT_TRUE((*store)->install(ncic_payload(6), "h", rules(), now));
+}
+
+TEST(HotlistStore, GeneratedInTheFutureIsRefused)
+{
+	// Red team (issue 15.6): a list "generated" in 2199 installed with a negative age and was
+	// never stale.
+	TempDir state;
+	auto store = hotlist::HotlistStore::open(state.path());
+	ASSERT_TRUE(store) << store.error().message;
+	const auto now = at("2026-11-26T12:00:00Z");
+	auto r = (*store)->install(ncic_payload(1, "2199-01-01T00:00:00Z"), "h", rules(), now);
+	ASSERT_FALSE(r);
+	EXPECT_EQ(r.error().code, -EINVAL);
+	EXPECT_NE(r.error().message.find("in the future"), std::string::npos) << r.error().message;
+	EXPECT_TRUE((*store)->list().empty());
+	EXPECT_EQ((*store)->highest_version("ncic-ca"), 0u);
+	// An hour ahead is not clock skew either; five minutes is.
+	EXPECT_FALSE((*store)->install(ncic_payload(1, "2026-11-26T13:00:00Z"), "h", rules(), now));
+	auto ok = (*store)->install(ncic_payload(1, "2026-11-26T12:05:00Z"), "h", rules(), now);
+	EXPECT_TRUE(ok) << ok.error().message;
+}
+
 } // namespace
 } // namespace lethe::test
 

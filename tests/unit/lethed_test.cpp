@@ -227,6 +227,66 @@ TEST(Lethed, ControlSocketReloadAndCleanShutdown)
 	EXPECT_EQ(down, 3);
 }
 
+/// One raw `camera.snapshot` request, as any client could make it: the reply, with the JPEG
+/// written to `out` when there is one.
+json raw_snapshot(const Device &d, const fs::path &out)
+{
+	const std::string py =
+	    "import socket,sys,json,base64\n"
+	    "s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n"
+	    "s.sendall(b'{\"command\":\"camera.snapshot\"}\\n')\n"
+	    "d=b''.join(iter(lambda: s.recv(65536), b''))\n"
+	    "r=json.loads(d)\n"
+	    "if r.get('ok'): open(sys.argv[2],'wb').write(base64.b64decode(r.pop('jpeg')))\n"
+	    "print(json.dumps(r))\n";
+	lethe::test::write_file(d.dir / "snap.py", py);
+	auto r = run_command("python3 " + (d.dir / "snap.py").string() + " " +
+			     (d.run / "control.sock").string() + " " + out.string());
+	return json::parse(r.output, nullptr, false);
+}
+
+TEST(Lethed, AimSnapshotHoldsNoLegiblePlateAndIsRateLimited)
+{
+	// Red team (issue 15.1): `camera snapshot` handed a technician the whole newest frame;
+	// `lethe read` on it read every plate in it (123 frames in 10 s, no limit).
+	lethe::test::MosquittoBroker broker;
+	ASSERT_TRUE(broker.start()) << broker.log_text();
+	Device d(broker);
+	d.install_hotlist({"ZZZ9999"}, 1); // 7ABC123 passes as a non-hit
+	const auto replay = make_replay(d.dir / "replay", {"us-front.jpg"});
+	d.write_config(broker, replay, "loop = true\nreplay_fps = 15\n");
+	Lethed lethed(d, false);
+	ASSERT_TRUE(wait_for([&] { return fs::exists(d.run / "control.sock"); }, 60s))
+	    << lethe::test::read_file(d.log);
+	ASSERT_TRUE(wait_for([&] {
+		return control(d, "status")["pipeline"].value("frames_read", 0) > 0;
+	}, 60s)) << lethe::test::read_file(d.log);
+	// The reader does read this frame: what the snapshot must not let anyone do.
+	auto direct = run_command(kCli + " read " + lethe::test::sample_image("us-front.jpg").string());
+	ASSERT_NE(direct.output.find("7ABC123"), std::string::npos) << direct.output;
+
+	const auto shot = d.dir / "raw.jpg";
+	json reply = raw_snapshot(d, shot);
+	ASSERT_TRUE(reply.value("ok", false)) << reply.dump();
+	EXPECT_LE(reply.value("width", 0), 640);
+	EXPECT_GT(reply.value("sharpness", 0.0), 0.0);
+	EXPECT_FALSE(reply["masked"].empty()) << reply.dump();
+	ASSERT_FALSE(cv::imread(shot.string()).empty());
+	auto read = run_command(kCli + " read --json " + shot.string());
+	EXPECT_EQ(read.output.find("7ABC"), std::string::npos) << read.output;
+	const auto j = json::parse(read.output.substr(0, read.output.find('\n')), nullptr, false);
+	ASSERT_TRUE(j.is_object()) << read.output;
+	EXPECT_TRUE(j["plates"].empty()) << read.output;
+
+	// A burst, then "busy": an aiming aid, not a video feed.
+	int busy = 0;
+	for (int i = 0; i < 8; ++i)
+		busy += raw_snapshot(d, d.dir / "more.jpg").value("code", "") == "busy" ? 1 : 0;
+	EXPECT_GE(busy, 3);
+	lethed.signal(SIGTERM);
+	EXPECT_EQ(lethed.wait(60s), 0);
+}
+
 TEST(Lethed, NotifiesReadyAndFeedsWatchdogOnlyWhileFramesFlow)
 {
 	lethe::test::MosquittoBroker broker;

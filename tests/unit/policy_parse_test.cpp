@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <regex>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -289,6 +290,35 @@ TEST(PolicyParse, AllErrorsAreReportedAtOnce)
 	ASSERT_FALSE(p.ok());
 	EXPECT_NE(p.error().message.find(": version: "), std::string::npos);
 	EXPECT_NE(p.error().message.find(": hotlist.max_edit_distance: "), std::string::npos);
+}
+
+TEST(PolicyParse, NonHitRetentionAboveTheJurisdictionsStatutoryCapIsRefused)
+{
+	// Red team (issue 15.10): jurisdiction "US-NH" with nonhit_digest "10y" was accepted;
+	// New Hampshire allows three minutes.
+	auto with = [](const std::string &jurisdiction, const std::string &nonhit) {
+		std::string t = kValid;
+		const std::string j = "\"US-ME\"", n = "nonhit_digest = \"21d\"";
+		t.replace(t.find(j), j.size(), "\"" + jurisdiction + "\"");
+		t.replace(t.find(n), n.size(), "nonhit_digest = \"" + nonhit + "\"");
+		return parse_policy(t, "cap.toml");
+	};
+	auto nh = with("US-NH", "10y");
+	ASSERT_FALSE(nh.ok());
+	EXPECT_NE(nh.error().message.find("cap.toml:12:"), std::string::npos) << nh.error().message;
+	EXPECT_NE(nh.error().message.find("retention.nonhit_digest"), std::string::npos);
+	EXPECT_NE(nh.error().message.find("RSA 261:75-b"), std::string::npos) << nh.error().message;
+	for (const auto &[jurisdiction, too_long, longest] :
+	     {std::tuple{"US-NH", "181", "180"}, {"us-nh (Concord)", "1d", "0"},
+	      {"US-ME", "22d", "21d"}, {"US-VA", "22d", "21d"}, {"US-MN", "61d", "60d"},
+	      {"DE", "1", "0"}, {"DE-BY", "1d", "0"}, {"DE (Land police law)", "3d", "0"}}) {
+		EXPECT_FALSE(with(jurisdiction, too_long).ok()) << jurisdiction << " " << too_long;
+		auto ok = with(jurisdiction, longest);
+		EXPECT_TRUE(ok.ok()) << jurisdiction << " " << longest << ": " << ok.error().message;
+	}
+	// No statutory figure: the signed policy's own choice stands.
+	for (const char *free : {"US-CA", "US-NHX", "DEMO", "TEST"})
+		EXPECT_TRUE(with(free, "10y").ok()) << free;
 }
 
 TEST(PolicyPresets, EveryPresetParsesAndIsDocumented)

@@ -44,12 +44,14 @@ purpose = "analytics"
 public_agency = false
 )";
 	std::string extra;
+	std::string jurisdiction = "test";
 
 	[[nodiscard]] std::string toml() const
 	{
 		auto b = [](bool v) { return v ? "true" : "false"; };
 		return "id = \"" + id + "\"\nversion = " + std::to_string(version) +
-		       "\nissuer = \"officer\"\njurisdiction = \"test\"\nnot_before = " + not_before +
+		       "\nissuer = \"officer\"\njurisdiction = \"" + jurisdiction +
+		       "\"\nnot_before = " + not_before +
 		       "\nnot_after = " + not_after + "\nretro_hit_queries = " + b(retro) +
 		       "\npublic_agencies_only = " + b(pa_only) + "\n" + extra +
 		       "\n[retention]\nnonhit_digest = \"" + nonhit + "\"\nhit_record = \"" + hit +
@@ -408,6 +410,101 @@ purpose = "p"
 public_agency = true
 )";
 	EXPECT_TRUE(compose({pa, parsed(d)}).recipients.empty());
+}
+
+TEST_F(StoreTest, BundleAboveItsJurisdictionsCapIsRefusedAndChangesNothing)
+{
+	// Red team (issue 15.10): a bundle signed outside `lethe policy sign` (which parses, and
+	// so refuses, it) with jurisdiction US-NH and ten years of non-hit digests installed.
+	Spec s;
+	s.jurisdiction = "US-NH";
+	s.nonhit = "10y";
+	s.retro = false;
+	const auto before = snapshot(state_.path());
+	auto r = store_->install(sign(s), trust_.path(), kNow);
+	ASSERT_FALSE(r.ok());
+	EXPECT_EQ(r.reason(), Reason::InvalidPayload);
+	EXPECT_NE(r.refusal().message.find("US-NH law allows"), std::string::npos)
+		<< r.refusal().message;
+	EXPECT_EQ(snapshot(state_.path()), before);
+	EXPECT_EQ(store_->highest_version("agency-x"), 0u);
+	s.nonhit = "180s";
+	EXPECT_TRUE(store_->install(sign(s), trust_.path(), kNow).ok());
+}
+
+TEST_F(StoreTest, TrustDirectoryOrKeyAnyoneCouldWriteIsRefused)
+{
+	// Red team (issue 15.9): a 0777 trust directory, a 0666 key and a symlink to a key outside
+	// the directory were all accepted, and their keys then verified bundles.
+	Spec s;
+	const auto bundle = sign(s);
+	const auto before = snapshot(state_.path());
+	const auto expect_refused = [&](const char *what, Reason reason) {
+		auto r = store_->install(bundle, trust_.path(), kNow);
+		ASSERT_FALSE(r.ok()) << what;
+		EXPECT_EQ(r.reason(), reason) << what << ": " << r.refusal().message;
+		EXPECT_EQ(snapshot(state_.path()), before) << what;
+	};
+	const auto mode = [](const std::filesystem::path &p, std::filesystem::perms m) {
+		std::filesystem::permissions(p, m);
+	};
+	using std::filesystem::perms;
+	mode(trust_.path(), perms::all);
+	expect_refused("0777 trust directory", Reason::UntrustedKey);
+	mode(trust_.path(), perms::owner_all | perms::group_read | perms::group_exec);
+	mode(trust_ / "officer.pub", perms::owner_read | perms::owner_write | perms::group_read |
+					     perms::group_write | perms::others_read |
+					     perms::others_write);
+	expect_refused("0666 key", Reason::UntrustedKey);
+
+	// The key itself elsewhere (0644), reached by a symlink out of the trust directory.
+	TempDir elsewhere;
+	std::filesystem::rename(trust_ / "officer.pub", elsewhere / "officer.pub");
+	mode(elsewhere / "officer.pub", perms::owner_read | perms::owner_write | perms::group_read |
+						perms::others_read);
+	std::filesystem::create_symlink(elsewhere / "officer.pub", trust_ / "officer.pub");
+	expect_refused("symlink out of the directory", Reason::UntrustedKey);
+
+	// A symlink within the directory to a well-kept key is fine, as is the plain file.
+	std::filesystem::remove(trust_ / "officer.pub");
+	std::filesystem::copy_file(elsewhere / "officer.pub", trust_ / "officer.key-2026");
+	std::filesystem::create_symlink("officer.key-2026", trust_ / "officer.pub");
+	auto ok = store_->install(bundle, trust_.path(), kNow);
+	EXPECT_TRUE(ok.ok()) << ok.refusal().message;
+}
+
+TEST_F(StoreTest, ClockSetBackAfterAnInstallRevivesNoExpiredBundle)
+{
+	// Red team (issue 15.8): validity windows were judged on the wall clock alone. An install
+	// at kNow (2026-06-01) leaves a floor; a bundle that expired on 2026-03-01 is refused even
+	// when the clock then says February, and the version counter is not burnt.
+	Spec a;
+	ASSERT_TRUE(store_->install(sign(a), trust_.path(), kNow).ok());
+	EXPECT_EQ(store_->time_floor(), kNow);
+	const auto set_back = *parse_utc("2026-02-01T00:00:00Z");
+	Spec b;
+	b.id = "state";
+	b.not_after = "2026-03-01T00:00:00Z";
+	const auto bundle = sign_bundle("policy", b.toml(), officer_.private_pem, set_back - 1h);
+	ASSERT_TRUE(bundle.ok());
+	const auto before = snapshot(state_.path());
+	auto r = store_->install(*bundle, trust_.path(), set_back);
+	ASSERT_FALSE(r.ok());
+	EXPECT_EQ(r.reason(), Reason::Expired) << r.refusal().message;
+	EXPECT_EQ(snapshot(state_.path()), before);
+	EXPECT_EQ(store_->highest_version("state"), 0u);
+	// Nor is an installed policy that has expired by the floor counted in force.
+	Spec c;
+	c.id = "short";
+	c.not_after = "2026-07-01T00:00:00Z";
+	ASSERT_TRUE(store_->install(sign(c), trust_.path(), kNow).ok());
+	Spec late;
+	late.id = "late";
+	ASSERT_TRUE(store_->install(sign(late), trust_.path(), *parse_utc("2026-08-01T00:00:00Z"))
+			    .ok());
+	for (const auto &ip : store_->list(trust_.path(), kNow))
+		if (ip.id == "short")
+			EXPECT_FALSE(ip.in_force) << "expired by the floor (2026-08-01)";
 }
 
 TEST_F(StoreTest, TwoPoliciesInForceCompose)

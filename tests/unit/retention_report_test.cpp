@@ -194,3 +194,67 @@ TEST(RetentionReport, ListsInstalledSignedPolicies)
 	EXPECT_TRUE(u["effective_is_fallback"].get<bool>());
 	EXPECT_FALSE(u["installed_policies"][0]["in_force"].get<bool>());
 }
+
+TEST(RetentionReport, TrustedNowNeverFallsBehindThePersistedHighWaterMark)
+{
+	test::TempDir dir;
+	const auto state = dir.path() / "state";
+	EXPECT_FALSE(persisted_high_water(state).has_value());
+	const WallTime wall{seconds{1'800'000'000}};
+	EXPECT_EQ(trusted_now(state, wall), wall); // no database: the wall clock
+	ManualClock clock(wall);
+	{
+		Config cfg;
+		cfg.state_dir = state;
+		cfg.clock = &clock;
+		cfg.digest.log2_n = 8;
+		auto r = Retention::create(cfg, make_policy());
+		ASSERT_TRUE(r.ok()) << r.error().message;
+	}
+	const auto mark = persisted_high_water(state);
+	ASSERT_TRUE(mark.has_value());
+	EXPECT_GE(*mark, wall);
+	EXPECT_EQ(trusted_now(state, wall - std::chrono::hours{24 * 400}), *mark);
+	EXPECT_EQ(trusted_now(state, *mark + minutes{5}), *mark + minutes{5});
+}
+
+TEST(RetentionReport, PolicyInstallWithTheClockSetBackRevivesNoExpiredBundle)
+{
+	// Red team (issue 15.8): with the wall clock set back, a bundle that had expired installed
+	// and burnt the version counter. Here the device last ran on 2030-06-01 (its retention
+	// high-water mark); the machine's clock says today. The German preset expired at the end
+	// of 2029: refused, nothing installed, the version not burnt.
+	test::TempDir dir;
+	const auto state = dir.path() / "state";
+	ManualClock clock(WallTime{seconds{1'906'502'400}}); // 2030-06-01T00:00:00Z
+	{
+		Config cfg;
+		cfg.state_dir = state;
+		cfg.clock = &clock;
+		cfg.digest.log2_n = 8;
+		auto r = Retention::create(cfg, make_policy());
+		ASSERT_TRUE(r.ok()) << r.error().message;
+	}
+	const std::string cli = LETHE_CLI_PATH;
+	const std::string trust = (dir.path() / "trust").string();
+	std::filesystem::create_directories(trust);
+	const std::string prefix = (dir.path() / "officer").string();
+	ASSERT_EQ(test::run_command(cli + " policy keygen --out " + prefix + " >/dev/null 2>&1").status,
+		  0);
+	std::filesystem::copy_file(prefix + ".pub", trust + "/officer.pub");
+	const std::string bundle = (dir.path() / "de.bundle").string();
+	const std::string preset = std::string(LETHE_SOURCE_DIR) + "/config/policies/germany.toml";
+	ASSERT_EQ(test::run_command(cli + " policy sign --key " + prefix + ".key --out " + bundle +
+				    " " + preset + " >/dev/null 2>&1")
+			  .status,
+		  0);
+	auto r = test::run_command(cli + " policy install --trust " + trust + " --state-dir " +
+				       state.string() + " " + bundle,
+				   true);
+	EXPECT_EQ(r.status, 1) << r.output;
+	EXPECT_NE(r.output.find("refused (expired)"), std::string::npos) << r.output;
+	EXPECT_FALSE(std::filesystem::exists(state / "policies/de-kennzeichenerfassung.bundle"));
+	auto versions = test::run_command("cat " + (state / "policies/versions").string() +
+					  " 2>/dev/null");
+	EXPECT_EQ(versions.output.find("de-kennzeichenerfassung"), std::string::npos) << versions.output;
+}

@@ -11,13 +11,18 @@
 //   ...records...
 //
 // Installing verifies nothing itself (the caller verifies the bundle first), parses the CSV
-// against the policy's categories, refuses a version not above the installed one, compiles it
+// against the policy's categories, refuses a `generated` time in the future (beyond the
+// bundle clock skew) and a version not above the highest ever installed (STATE/hotlists/
+// versions, kept across the removal of <id>.json; a store whose versions file is gone with
+// nothing sealed to rebuild it from refuses every install), compiles it
 // with the device's list key (STATE/hotlists/list.key, 32 random bytes, mode 0600) and writes
 // STATE/hotlists/<id>.lhl (sealed digests, no plate text) and <id>.json (metadata). The
 // plaintext list is not kept.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -71,10 +76,22 @@ public:
 
 	[[nodiscard]] const std::filesystem::path &dir() const { return dir_; }
 
+	/// Highest version ever installed for a list id (0 if never): the versions file, the
+	/// sealed list and its metadata, whichever is highest.
+	[[nodiscard]] std::uint64_t highest_version(const std::string &id) const;
+
 private:
 	HotlistStore() = default;
+	[[nodiscard]] std::map<std::string, std::uint64_t> read_versions() const;
+	[[nodiscard]] Status remember_version(const std::string &id, std::uint64_t version);
+	/// At open: rebuild a missing versions file from the sealed lists, or mark it lost.
+	void recover_versions();
+	/// Ids of the compiled lists (<id>.lhl) in the store directory.
+	[[nodiscard]] std::vector<std::string> sealed_lists() const;
+
 	std::filesystem::path dir_;
 	crypto::SecretBytes key_;
+	bool versions_lost_ = false; ///< versions file gone, nothing to rebuild it from
 };
 
 } // namespace lethe::hotlist

@@ -89,6 +89,10 @@ public:
 	/// gives an empty list; an empty or unsupported frame is an error.
 	[[nodiscard]] Result<std::vector<PlateRead>> read(const cv::Mat &frame);
 
+	/// Every region the detector proposes in a frame (source-image pixels), read or not: what
+	/// must not leave the device legible (plate_mask.h).
+	[[nodiscard]] Result<std::vector<cv::Rect>> regions(const cv::Mat &frame);
+
 	/// Read one region a detector proposed; nullopt-like empty text if it holds no
 	/// plausible plate. Exposed for tests and for trackers that re-read a known region.
 	[[nodiscard]] Result<PlateRead> read_region(const cv::Mat &bgr, const cv::Mat &gray,

@@ -112,7 +112,10 @@ struct TrustedKey {
 };
 
 /// Read every *.pub (PEM Ed25519 public key) of a directory. Files that are not Ed25519 keys
-/// are skipped with a warning. Fails (Reason::Io) only if the directory cannot be read.
+/// are skipped with a warning, and so is a key anyone but its owner could have written: one
+/// writable by group or others, or a symlink that leads out of the directory (its key is not
+/// trusted). Fails with Reason::Io if the directory cannot be read and Reason::UntrustedKey if
+/// it is writable by group or others (anyone could have dropped a key into it).
 [[nodiscard]] Outcome<std::vector<TrustedKey>> load_trust_dir(const std::filesystem::path &dir);
 
 /// Sign a payload. kind: [a-z0-9-]{1,32} (e.g. "policy", "hotlist"). signed_at defaults to now.

@@ -3,7 +3,8 @@
 //
 // Layout (docs/policy.md, "Policy store"): STATE/policies/<id>.bundle (the signed bundle as
 // installed), STATE/policies/versions (highest version ever installed per id, kept across
-// removal), STATE/policies/.lock (flock while installing or removing).
+// removal), STATE/policies/clock (the latest install time, a floor for validity checks),
+// STATE/policies/.lock (flock while installing or removing).
 #pragma once
 
 #include <filesystem>
@@ -79,11 +80,17 @@ public:
 	/// Highest version ever installed for an id (0 if never).
 	[[nodiscard]] std::uint64_t highest_version(std::string_view id) const;
 
+	/// The latest time an install has seen (STATE/policies/clock; the epoch if none). Every
+	/// check of a validity window (install, list, effective) runs at max(now, this), so a
+	/// wall clock set back cannot revive an expired bundle: the floor only ever rises.
+	[[nodiscard]] TimePoint time_floor() const;
+
 	[[nodiscard]] const std::filesystem::path &dir() const { return dir_; }
 
 private:
 	explicit PolicyStore(std::filesystem::path dir) : dir_(std::move(dir)) {}
 	[[nodiscard]] std::vector<std::pair<std::string, std::uint64_t>> read_versions() const;
+	[[nodiscard]] Status raise_time_floor(TimePoint t);
 
 	std::filesystem::path dir_;
 };

@@ -64,6 +64,16 @@ struct Report {
 [[nodiscard]] nlohmann::json report_json(const Report &report);
 [[nodiscard]] std::string report_text(const Report &report);
 
+/// The retention ratchet's high-water mark as last persisted in STATE/retention.db (the time
+/// lethed last knew; clock.h), or nothing without a database or mark. Never writes.
+[[nodiscard]] std::optional<WallTime> persisted_high_water(const std::filesystem::path &state_dir);
+
+/// "Now" for checks of validity windows outside the retention engine (`lethe policy install`,
+/// `lethe hotlist install`, lethed's policy load): the wall clock, but never earlier than the
+/// persisted high-water mark, so a clock set back cannot revive an expired bundle.
+[[nodiscard]] WallTime trusted_now(const std::filesystem::path &state_dir,
+				   WallTime wall = std::chrono::system_clock::now());
+
 /// ISO 8601 UTC with milliseconds ("2026-11-26T15:30:00.123Z").
 [[nodiscard]] std::string format_time(WallTime t);
 
