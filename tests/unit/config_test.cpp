@@ -298,16 +298,21 @@ TEST(Config, CheckFilesNamesEveryMissingFileWithItsLine)
 	EXPECT_NE(e.find("no-such-model"), std::string::npos) << e;
 }
 
-TEST(Config, CheckFilesPassesWhenEverythingIsThere)
+/// Create what config_naming() names; the password file with mode `pass_mode`.
+void make_named_files(const std::filesystem::path &dir, std::filesystem::perms pass_mode)
 {
-	lethe::test::TempDir dir;
 	std::filesystem::create_directories(dir / "trust");
 	std::filesystem::create_directories(dir / "replay");
 	for (const char *f : {"ca.pem", "client.pem", "client.key"})
 		lethe::test::write_file(dir / f, "x\n");
 	lethe::test::write_file(dir / "broker.pass", "secret\n");
-	std::filesystem::permissions(dir / "broker.pass", std::filesystem::perms::owner_read |
-								  std::filesystem::perms::owner_write);
+	std::filesystem::permissions(dir / "broker.pass", pass_mode);
+}
+
+TEST(Config, CheckFilesPassesWhenEverythingIsThere)
+{
+	lethe::test::TempDir dir;
+	make_named_files(dir.path(), std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 	auto cfg = parse(config_naming(dir.path(), "", (dir / "broker.pass").string()), "l.toml");
 	ASSERT_TRUE(cfg.ok()) << cfg.error().message;
 	auto s = lethe::config::check_files(*cfg);
@@ -319,13 +324,8 @@ TEST(Config, CheckFilesPassesWhenEverythingIsThere)
 TEST(Config, GroupReadablePasswordFileIsRefusedWithFileLine)
 {
 	lethe::test::TempDir dir;
-	std::filesystem::create_directories(dir / "trust");
-	std::filesystem::create_directories(dir / "replay");
-	for (const char *f : {"ca.pem", "client.pem", "client.key"})
-		lethe::test::write_file(dir / f, "x\n");
-	lethe::test::write_file(dir / "broker.pass", "secret\n");
-	std::filesystem::permissions(dir / "broker.pass",
-				     std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+	make_named_files(dir.path(), std::filesystem::perms::owner_read |
+					     std::filesystem::perms::owner_write |
 					     std::filesystem::perms::group_read |
 					     std::filesystem::perms::others_read);
 	const auto file = dir / "l.toml";
