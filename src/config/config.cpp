@@ -16,6 +16,7 @@
 #include "lethe/common/atomic_file.h"
 #include "lethe/common/log.h"
 #include "lethe/common/model_files.h"
+#include "lethe/ocr/plate_syntax.h"
 #include "lethe/ocr/reader_models.h"
 #include "lethe/ocr/tesseract_recognizer.h"
 
