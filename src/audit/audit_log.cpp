@@ -18,6 +18,7 @@
 #include "audit/record_json.h"
 #include "lethe/audit/roles.h"
 #include "lethe/common/log.h"
+#include "lethe/policy/parse.h"
 
 namespace lethe::audit {
 
@@ -230,22 +231,17 @@ Result<TimePoint> parse_time(std::string_view text, TimePoint now)
 		return TimePoint(seconds(v));
 	}
 	{
-		std::string d = s.rfind("now-", 0) == 0 ? s.substr(4) : s;
-		if (d.size() >= 2 && std::isdigit(static_cast<unsigned char>(d[0])) &&
-		    std::string_view("smhdw").find(d.back()) != std::string_view::npos &&
-		    std::all_of(d.begin(), d.end() - 1,
-				[](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
-			if (d.size() > 10)
+		// A duration ago ("24h", "now-7d"): the policies' parser, so "30m" is refused as
+		// ambiguous here too rather than read as minutes by one command and not another.
+		const std::string d = s.rfind("now-", 0) == 0 ? s.substr(4) : s;
+		if (!d.empty() && std::isdigit(static_cast<unsigned char>(d[0])) &&
+		    d.find_first_of("-:T") == std::string::npos) {
+			auto ago = policy::parse_duration(d);
+			if (!ago)
+				return make_error(-EINVAL, "invalid time '" + s + "': " + ago.error().message);
+			if (ago->count() > kMaxUnix)
 				return bad();
-			const long long v = std::stoll(d.substr(0, d.size() - 1));
-			const long long unit = d.back() == 's'   ? 1
-					       : d.back() == 'm' ? 60
-					       : d.back() == 'h' ? 3600
-					       : d.back() == 'd' ? 86400
-								 : 604800;
-			if (v * unit > kMaxUnix)
-				return bad();
-			return now - seconds(v * unit);
+			return now - *ago;
 		}
 	}
 	std::tm tm{};

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// `lethe config check FILE`: parse a lethed configuration and report every error as FILE:LINE.
+// `lethe config check FILE`: parse a lethed configuration, check what it names, report FILE:LINE.
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
@@ -17,11 +17,14 @@ int run_config(int argc, char **argv)
 	app.require_subcommand(1);
 	std::string file = config::kDefaultPath;
 	bool json = false;
+	bool text_only = false;
 	CLI::App *check = app.add_subcommand(
-		"check", "Parse FILE (default /etc/lethe/lethed.toml); exit 0 if valid, 1 with "
-			 "FILE:LINE errors if not");
+		"check", "Parse FILE (default /etc/lethe/lethed.toml) and check every file it names "
+			 "as lethed would; exit 0 if valid, 1 with FILE:LINE errors if not");
 	check->add_option("file", file, "Configuration file (TOML)");
 	check->add_flag("--json", json, "Machine-readable result");
+	check->add_flag("--text-only", text_only,
+			"Check the text only, not the files it names (e.g. on another machine)");
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &e) {
@@ -29,6 +32,9 @@ int run_config(int argc, char **argv)
 	}
 
 	auto cfg = config::load(file);
+	if (cfg && !text_only)
+		if (Status files = config::check_files(*cfg); !files)
+			cfg = files.error();
 	if (json) {
 		nlohmann::json j{{"file", file}, {"valid", cfg.ok()}};
 		if (cfg) {

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// Crash-safe file writes (temp file, fsync, rename, fsync directory) and bounded reads.
+// Crash-safe file writes (temp file, fsync, rename, fsync directory), bounded and secret reads.
 #include "lethe/common/atomic_file.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <string>
@@ -29,6 +31,21 @@ Status write_all(int fd, std::string_view data, const std::filesystem::path &pat
 			return errno_error("cannot write", path);
 		}
 		done += static_cast<std::size_t>(n);
+	}
+	return {};
+}
+
+/// Why a file with this status may not hold a secret, or success.
+Status private_mode(const struct stat &sb, const std::filesystem::path &path)
+{
+	if (!S_ISREG(sb.st_mode))
+		return make_error(-EINVAL, path.string() + " is not a regular file");
+	if ((sb.st_mode & 077) != 0) {
+		char mode[8];
+		std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(sb.st_mode & 07777));
+		return make_error(-EPERM, path.string() + " is readable or writable by group or others "
+							  "(mode " + mode + "); a secret must be mode 0600 "
+							  "or 0400");
 	}
 	return {};
 }
@@ -144,6 +161,51 @@ Result<std::string> read_file(const std::filesystem::path &path, std::size_t max
 		out.append(buf, static_cast<std::size_t>(n));
 	}
 	::close(fd);
+	return out;
+}
+
+Status check_private_file(const std::filesystem::path &path)
+{
+	struct stat sb {};
+	if (::lstat(path.c_str(), &sb) != 0)
+		return errno_error("cannot stat", path);
+	return private_mode(sb, path);
+}
+
+Result<std::string> read_private_file(const std::filesystem::path &path, std::size_t max_size)
+{
+	const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ELOOP ? make_error(-EINVAL, path.string() + " is not a regular file")
+				      : errno_error("cannot open", path);
+	struct stat sb {};
+	Status st;
+	if (::fstat(fd, &sb) != 0)
+		st = errno_error("cannot stat", path);
+	else
+		st = private_mode(sb, path);
+	if (st.ok() && static_cast<std::size_t>(sb.st_size) > max_size)
+		st = make_error(-EFBIG, path.string() + " is larger than " + std::to_string(max_size) +
+						" bytes");
+	// Sized once: no reallocation leaves a copy of the secret behind.
+	std::string out(st.ok() ? static_cast<std::size_t>(sb.st_size) : 0, '\0');
+	std::size_t done = 0;
+	while (st.ok() && done < out.size()) {
+		const ssize_t n = ::read(fd, out.data() + done, out.size() - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			st = errno_error("cannot read", path);
+		else if (n == 0)
+			out.resize(done); // shrank meanwhile; resize down never reallocates
+		else
+			done += static_cast<std::size_t>(n);
+	}
+	::close(fd);
+	if (!st.ok()) {
+		std::fill(out.begin(), out.end(), '\0');
+		return st.error();
+	}
 	return out;
 }
 

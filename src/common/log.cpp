@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// Category/severity logging to stderr, one line per message, levels per category.
+// Category/severity logging to stderr, one line per message, levels per category, journald priorities.
 #include "lethe/common/log.h"
 
 #include <array>
@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <ctime>
 #include <mutex>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace lethe::log {
 namespace {
@@ -124,6 +126,41 @@ bool apply_levels(std::string_view spec)
 
 } // namespace
 
+namespace {
+
+/// Is stderr the journal's stream? systemd sets JOURNAL_STREAM to "DEV:INODE" of the stream
+/// it connected; a child whose stderr went elsewhere inherits the variable, so it counts only
+/// while fstat(2) of stderr still matches (systemd.exec(5)). Checked per line: cheap, and
+/// right after stderr is redirected.
+bool stderr_is_journal()
+{
+	const char *env = std::getenv("JOURNAL_STREAM");
+	if (!env)
+		return false;
+	unsigned long long dev = 0, ino = 0;
+	int used = 0;
+	if (std::sscanf(env, "%llu:%llu%n", &dev, &ino, &used) != 2 || env[used] != '\0')
+		return false;
+	struct stat st {};
+	return ::fstat(STDERR_FILENO, &st) == 0 && static_cast<unsigned long long>(st.st_dev) == dev &&
+	       static_cast<unsigned long long>(st.st_ino) == ino;
+}
+
+/// The sd-daemon(3) prefix journald reads as the line's priority (syslog levels).
+const char *journal_prefix(Severity s)
+{
+	switch (s) {
+	case Severity::Debug: return "<7>";
+	case Severity::Info: return "<6>";
+	case Severity::Warning: return "<4>";
+	case Severity::Error: return "<3>";
+	case Severity::Fatal: return "<2>";
+	}
+	return "<6>";
+}
+
+} // namespace
+
 void write_line(Category c, Severity s, const std::string &line)
 {
 	static std::mutex mutex;
@@ -133,10 +170,16 @@ void write_line(Category c, Severity s, const std::string &line)
 	gmtime_r(&t, &tm);
 	char ts[32];
 	std::strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	const char *prefix = stderr_is_journal() ? journal_prefix(s) : "";
+	// journald reads each line of the stream on its own: every line carries the priority.
+	std::string text = line;
+	if (*prefix)
+		for (auto at = text.find('\n'); at != std::string::npos; at = text.find('\n', at + 4))
+			text.insert(at + 1, prefix);
 	const std::lock_guard lock(mutex);
-	std::fprintf(stderr, "%s %s %.*s: %s\n", ts, severity_name(s).data(),
+	std::fprintf(stderr, "%s%s %s %.*s: %s\n", prefix, ts, severity_name(s).data(),
 		     static_cast<int>(category_name(c).size()), category_name(c).data(),
-		     line.c_str());
+		     text.c_str());
 }
 
 } // namespace lethe::log

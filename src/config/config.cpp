@@ -3,14 +3,22 @@
 #include "lethe/config/config.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <unistd.h>
 
 #include <toml++/toml.h>
 
+#include "lethe/common/atomic_file.h"
 #include "lethe/common/log.h"
+#include "lethe/common/model_files.h"
+#include "lethe/ocr/plate_syntax.h"
+#include "lethe/ocr/reader_models.h"
+#include "lethe/ocr/tesseract_recognizer.h"
 
 namespace lethe::config {
 namespace {
@@ -36,10 +44,23 @@ public:
 	{
 		std::ostringstream s;
 		s << source_ << ":" << where.begin.line << ": " << message;
-		errors_.push_back(s.str());
+		errors_.emplace_back(where.begin.line, s.str());
 	}
-	void error(const std::string &message) { errors_.push_back(std::string(source_) + ": " + message); }
-	[[nodiscard]] const std::vector<std::string> &errors() const { return errors_; }
+	void error(const std::string &message)
+	{
+		errors_.emplace_back(0, std::string(source_) + ": " + message);
+	}
+	/// Every error, in the order of the lines they name (whole-file ones first).
+	[[nodiscard]] std::string all_errors()
+	{
+		std::stable_sort(errors_.begin(), errors_.end(),
+				 [](const auto &a, const auto &b) { return a.first < b.first; });
+		std::string all;
+		for (const auto &e : errors_)
+			all += (all.empty() ? "" : "\n") + e.second;
+		return all;
+	}
+	[[nodiscard]] bool failed() const { return !errors_.empty(); }
 
 	/// Report keys of `table` not in `allowed`.
 	void check_keys(const toml::table &table, std::string_view section,
@@ -215,8 +236,19 @@ public:
 
 private:
 	std::string_view source_;
-	std::vector<std::string> errors_;
+	std::vector<std::pair<std::size_t, std::string>> errors_; ///< (line, "FILE:LINE: ...")
 };
+
+/// Remember a path the configuration names, for check_files().
+void name_path(Config &cfg, const toml::table &t, std::string_view key, std::string section,
+	       const std::string &path, NamedPath::Kind kind)
+{
+	if (path.empty())
+		return;
+	const toml::node *n = t.get(key);
+	cfg.paths.push_back({section + "." + std::string(key), path,
+			     n ? static_cast<unsigned>(n->source().begin.line) : 0u, kind});
+}
 
 bool valid_id(const std::string &s, std::size_t max = 64)
 {
@@ -257,6 +289,8 @@ void parse_camera(Parser &p, const toml::table &t, std::size_t index, Config &cf
 	else if (kind == "video") s.kind = capture::SourceKind::Video;
 	else s.kind = capture::SourceKind::Replay;
 	p.get(t, section, "uri", s.uri, {}, 1024);
+	if (s.kind == capture::SourceKind::Replay || s.kind == capture::SourceKind::Video)
+		name_path(cfg, t, "uri", section, s.uri, NamedPath::Kind::Exists);
 	if (s.uri.empty() && s.kind != capture::SourceKind::Libcamera && !kind.empty())
 		p.error(t.source(), section + ".uri: required for source = \"" + kind + "\"");
 	p.get(t, section, "width", s.width, 0, 8192);
@@ -328,18 +362,29 @@ void parse_broker(Parser &p, const toml::table &t, std::size_t index, Config &cf
 	p.get(t, section, "keepalive_s", b.keepalive_s, 5, 3600);
 	p.get(t, section, "username", b.username, {}, 256);
 	p.get_path(t, section, "password_file", b.password_file, true);
+	name_path(cfg, t, "password_file", section, b.password_file, NamedPath::Kind::PrivateFile);
+	if (!b.password_file.empty() && b.username.empty())
+		p.error(t.get("password_file")->source(),
+			section + ".password_file: needs a username (the broker logs in as someone)");
 	p.get(t, section, "hit_topic", b.hit_topic, {}, 256);
 	if (const toml::node *n = t.get("hit_topic"); n && !valid_topic(b.hit_topic))
 		p.error(n->source(), section + ".hit_topic: 1..256 bytes, no wildcards (+ #)");
+	// Absent: the default topic; "": no status messages (and no last will).
+	b.status_topic = "lethe/" + cfg.device.id + "/status";
 	p.get(t, section, "status_topic", b.status_topic, {}, 256);
-	if (const toml::node *n = t.get("status_topic"); n && !valid_topic(b.status_topic))
-		p.error(n->source(), section + ".status_topic: 1..256 bytes, no wildcards (+ #)");
+	if (const toml::node *n = t.get("status_topic");
+	    n && !b.status_topic.empty() && !valid_topic(b.status_topic))
+		p.error(n->source(), section + ".status_topic: \"\" (no status) or 1..256 bytes, no "
+					       "wildcards (+ #)");
 	if (const toml::table *tls = p.table(t, "tls", section + ".tls")) {
 		p.check_keys(*tls, "[broker.tls]", {"ca_file", "cert_file", "key_file"});
 		Tls x;
 		p.get_path(*tls, section + ".tls", "ca_file", x.ca_file, true);
 		p.get_path(*tls, section + ".tls", "cert_file", x.cert_file, true);
 		p.get_path(*tls, section + ".tls", "key_file", x.key_file, true);
+		name_path(cfg, *tls, "ca_file", section + ".tls", x.ca_file, NamedPath::Kind::File);
+		name_path(cfg, *tls, "cert_file", section + ".tls", x.cert_file, NamedPath::Kind::File);
+		name_path(cfg, *tls, "key_file", section + ".tls", x.key_file, NamedPath::Kind::File);
 		if (x.ca_file.empty())
 			p.error(tls->source(), section + ".tls.ca_file: required (the broker is always verified)");
 		if (x.cert_file.empty() != x.key_file.empty())
@@ -399,6 +444,7 @@ Result<Config> parse(std::string_view text, std::string_view source)
 		p.get(*t, "device", "location", cfg.device.location, {}, 128);
 		p.get_path(*t, "device", "state_dir", cfg.device.state_dir, true);
 		p.get_path(*t, "device", "trust_dir", cfg.device.trust_dir, true);
+		name_path(cfg, *t, "trust_dir", "device", cfg.device.trust_dir, NamedPath::Kind::Directory);
 		p.get_path(*t, "device", "runtime_dir", cfg.device.runtime_dir, true);
 		p.get(*t, "device", "key_mode", cfg.device.key_mode, {"file", "ram"});
 		if (!valid_id(cfg.device.id))
@@ -452,6 +498,11 @@ Result<Config> parse(std::string_view text, std::string_view source)
 		p.get(*t, "reader", "top", cfg.reader.top, 1, 10);
 		p.get(*t, "reader", "min_confidence", cfg.reader.min_confidence, 0.0, 1.0);
 		p.get_path(*t, "reader", "models_dir", cfg.reader.models_dir, true);
+		name_path(cfg, *t, "models_dir", "reader", cfg.reader.models_dir, NamedPath::Kind::Directory);
+		if (const toml::node *n = t->get("ocr_model"))
+			cfg.reader_line = static_cast<unsigned>(n->source().begin.line);
+		else
+			cfg.reader_line = static_cast<unsigned>(t->source().begin.line);
 		p.get(*t, "reader", "ocr_model", cfg.reader.ocr_model, {}, 1024);
 		if (const toml::node *n = t->get("ocr_model");
 		    n && cfg.reader.ocr_model.find('/') != std::string::npos && cfg.reader.ocr_model.front() != '/')
@@ -496,17 +547,18 @@ Result<Config> parse(std::string_view text, std::string_view source)
 		p.get(*t, "roles", "investigator", cfg.roles.investigator, 32);
 	}
 
-	if (!p.errors().empty()) {
-		std::string all;
-		for (const auto &e : p.errors())
-			all += (all.empty() ? "" : "\n") + e;
-		return make_error(-EINVAL, all);
-	}
+	if (p.failed())
+		return make_error(-EINVAL, p.all_errors());
 	return cfg;
 }
 
 Result<Config> load(const std::filesystem::path &path)
 {
+	std::error_code ec;
+	if (std::filesystem::is_directory(path, ec))
+		return make_error(-EISDIR, path.string() +
+						   ": is a directory, not a configuration file (give the "
+						   ".toml file, e.g. " + kDefaultPath + ")");
 	std::ifstream in(path, std::ios::binary);
 	if (!in)
 		return make_error(-ENOENT, path.string() + ": cannot open");
@@ -516,6 +568,79 @@ Result<Config> load(const std::filesystem::path &path)
 	if (text.size() > (1u << 20))
 		return make_error(-EFBIG, path.string() + ": larger than 1 MiB");
 	return parse(text, path.string());
+}
+
+namespace {
+
+/// What is wrong with a named path, or "" if nothing.
+std::string path_problem(const NamedPath &n)
+{
+	namespace fs = std::filesystem;
+	std::error_code ec;
+	switch (n.kind) {
+	case NamedPath::Kind::PrivateFile:
+		if (auto s = fsutil::check_private_file(n.path); !s)
+			return s.error().message;
+		[[fallthrough]];
+	case NamedPath::Kind::File:
+		if (!fs::exists(n.path, ec))
+			return n.path + ": no such file";
+		if (!readable_file(n.path))
+			return n.path + ": not a regular file this user can read";
+		return {};
+	case NamedPath::Kind::Directory:
+		if (!fs::is_directory(n.path, ec))
+			return n.path + ": no such directory";
+		if (::access(n.path.c_str(), R_OK | X_OK) != 0)
+			return n.path + ": this user cannot list it (" + std::strerror(errno) + ")";
+		return {};
+	case NamedPath::Kind::Exists:
+		if (!fs::exists(n.path, ec))
+			return n.path + ": does not exist";
+		return {};
+	}
+	return {};
+}
+
+} // namespace
+
+Status check_files(const Config &config)
+{
+	Parser p(config.path);
+	const auto at = [&](unsigned line, const std::string &message) {
+		if (line == 0) {
+			p.error(message);
+			return;
+		}
+		toml::source_region where;
+		where.begin.line = line;
+		p.error(where, message);
+	};
+	for (const auto &n : config.paths)
+		if (const std::string why = path_problem(n); !why.empty())
+			at(n.line, n.key + ": " + why);
+
+	// The reader's models as the pipeline finds them (ocr::apply_model_settings).
+	auto region = ocr::parse_region(config.reader.region);
+	if (region) {
+		ocr::ReaderOptions ro;
+		ro.region = *region;
+		auto st = ocr::apply_model_settings(ro, {.ocr_model = config.reader.ocr_model,
+							 .verify_model = config.reader.verify_model,
+							 .calibration = config.reader.calibration,
+							 .models_dir = config.reader.models_dir,
+							 .tessdata = {}});
+		if (!st)
+			at(config.reader_line, "reader: " + st.error().message);
+		else if (auto m = ocr::find_tesseract_model(ro.recognizer_options); !m)
+			at(config.reader_line, "reader.ocr_model: " + m.error().message);
+		else if (!ro.verifier.empty())
+			if (auto v = ocr::find_tesseract_model(ro.verifier_options); !v)
+				at(config.reader_line, "reader.verify_model: " + v.error().message);
+	}
+	if (p.failed())
+		return make_error(-EINVAL, p.all_errors());
+	return {};
 }
 
 } // namespace lethe::config

@@ -142,8 +142,9 @@ Status Daemon::open_publishers()
 		pc.port = static_cast<int>(b.port);
 		pc.client_id = b.client_id;
 		pc.hit_topic = b.hit_topic;
-		pc.status_topic = b.status_topic.empty() ? "lethe/" + config_.device.id + "/status"
-							 : b.status_topic;
+		pc.status_topic = b.status_topic; // "" = none (the config fills in the default)
+		pc.username = b.username;
+		pc.password_file = b.password_file;
 		pc.keepalive = std::chrono::seconds(b.keepalive_s);
 		pc.mqtt5 = b.mqtt_version == 5;
 		pc.retention_now = [r = retention_.get()] { return r->now(); }; // outlives brokers_

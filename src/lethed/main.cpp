@@ -40,9 +40,12 @@ int run(const std::string &config_path, bool exit_when_done)
 	pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 	std::signal(SIGPIPE, SIG_IGN);
 
+	// What the configuration names is checked before anything starts, so that a missing file
+	// is refused with the FILE:LINE that names it (as `lethe config check` reports it).
 	auto cfg = lethe::config::load(config_path);
-	if (!cfg) {
-		std::fprintf(stderr, "lethed: configuration refused:\n%s\n", cfg.error().message.c_str());
+	lethe::Status files = cfg ? lethe::config::check_files(*cfg) : lethe::Status(cfg.error());
+	if (!files) {
+		std::fprintf(stderr, "lethed: configuration refused:\n%s\n", files.error().message.c_str());
 		return 2;
 	}
 	if (!std::getenv("LETHE_LOG_LEVELS"))

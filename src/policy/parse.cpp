@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <iterator>
 #include <set>
 #include <sstream>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
@@ -181,7 +183,7 @@ public:
 			d = *parsed;
 		} else {
 			return error(n->source(), field,
-				     "expected a duration such as \"21d\" or \"3m\" (or integer seconds)");
+				     "expected a duration such as \"21d\" or \"3min\" (or integer seconds)");
 		}
 		if (d < min)
 			return error(n->source(), field, "shorter than the minimum " + format_duration(min));
@@ -388,6 +390,19 @@ void parse_recipients(Checker &c, const toml::table &root, Policy &p)
 
 } // namespace
 
+namespace {
+
+/// Duration units, longest spelling first where one is a prefix of another. "m" is not one:
+/// minutes or months? A policy misread by a factor of 43200 is worse than a refusal.
+struct DurationUnit {
+	std::string_view name;
+	long long seconds;
+};
+constexpr DurationUnit kDurationUnits[] = {
+	{"y", 365LL * 86400}, {"w", 7LL * 86400}, {"d", 86400}, {"h", 3600}, {"min", 60}, {"s", 1}};
+
+} // namespace
+
 Result<Seconds> parse_duration(std::string_view text)
 {
 	if (text == "0")
@@ -395,12 +410,12 @@ Result<Seconds> parse_duration(std::string_view text)
 	if (text.empty())
 		return make_error(-EINVAL, "empty duration");
 	const auto bad = [&] {
-		return make_error(-EINVAL, "expected a duration such as \"0\", \"90s\", \"3m\", "
-					   "\"21d\", \"1h30m\" (units s m h d w y)");
+		return make_error(-EINVAL, "expected a duration such as \"0\", \"90s\", \"3min\", "
+					   "\"21d\", \"1h30min\" (units s min h d w y, each at most once)");
 	};
 	long long total = 0;
 	std::size_t i = 0;
-	std::string last_units;
+	std::vector<std::string_view> seen;
 	while (i < text.size()) {
 		std::size_t j = i;
 		while (j < text.size() && text[j] >= '0' && text[j] <= '9')
@@ -409,25 +424,29 @@ Result<Seconds> parse_duration(std::string_view text)
 			return bad();
 		long long n = 0;
 		std::from_chars(text.data() + i, text.data() + j, n);
-		long long unit = 0;
-		switch (text[j]) {
-		case 's': unit = 1; break;
-		case 'm': unit = 60; break;
-		case 'h': unit = 3600; break;
-		case 'd': unit = 86400; break;
-		case 'w': unit = 7 * 86400; break;
-		case 'y': unit = 365 * 86400; break;
-		default: return bad();
+		std::size_t k = j;
+		while (k < text.size() && text[k] >= 'a' && text[k] <= 'z')
+			++k;
+		const std::string_view name = text.substr(j, k - j);
+		if (name == "m") {
+			const std::string count(text.substr(i, j - i));
+			return make_error(-EINVAL, "ambiguous unit \"m\": write \"" + count +
+							   "min\" for minutes or \"" +
+							   std::to_string(n * 30) + "d\" for about " +
+							   (n == 1 ? std::string("one month") : count + " months"));
 		}
-		if (last_units.find(text[j]) != std::string::npos)
+		const auto unit = std::find_if(std::begin(kDurationUnits), std::end(kDurationUnits),
+					       [&](const DurationUnit &u) { return u.name == name; });
+		if (unit == std::end(kDurationUnits) ||
+		    std::find(seen.begin(), seen.end(), name) != seen.end())
 			return bad();
-		last_units += text[j];
-		if (n > kMaxRetention.count() * 100 / unit)
+		seen.push_back(name);
+		if (n > kMaxRetention.count() * 100 / unit->seconds)
 			return make_error(-ERANGE, "duration too long");
-		total += n * unit;
+		total += n * unit->seconds;
 		if (total > kMaxRetention.count() * 100)
 			return make_error(-ERANGE, "duration too long");
-		i = j + 1;
+		i = k;
 	}
 	return Seconds{total};
 }
@@ -438,12 +457,13 @@ std::string format_duration(Seconds s)
 	if (v == 0)
 		return "0s";
 	std::string out;
-	const std::pair<long long, char> units[] = {
-		{365LL * 86400, 'y'}, {86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
-	for (const auto &[u, c] : units) {
-		if (v >= u) {
-			out += std::to_string(v / u) + c;
-			v %= u;
+	for (const auto &u : kDurationUnits) {
+		if (u.name == "w")
+			continue; // "21d" reads better than "3w"
+		if (v >= u.seconds) {
+			out += std::to_string(v / u.seconds);
+			out += u.name;
+			v %= u.seconds;
 		}
 	}
 	return out;

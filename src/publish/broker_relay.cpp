@@ -236,7 +236,7 @@ void BrokerRelay::close_all()
 			::close(*fd);
 		*fd = -1;
 	}
-	to_broker_.clear();
+	drop_sent(to_broker_.size());
 	from_broker_.clear();
 	to_device_.clear();
 }
@@ -328,9 +328,16 @@ void BrokerRelay::read_local()
 			continue;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-			return;
+			break;
 		local_eof_ = true; // libmosquitto closed its socket (or it failed)
 	}
+	crypto::wipe(buf, sizeof(buf)); // the CONNECT passed through it
+}
+
+void BrokerRelay::drop_sent(std::size_t n)
+{
+	crypto::wipe(to_broker_.data(), n);
+	to_broker_.erase(0, n);
 }
 
 void BrokerRelay::write_upstream()
@@ -343,7 +350,7 @@ void BrokerRelay::write_upstream()
 			    ssl_, to_broker_.data(),
 			    static_cast<int>(std::min<std::size_t>(to_broker_.size(), INT_MAX)));
 			if (rc > 0) {
-				to_broker_.erase(0, static_cast<std::size_t>(rc));
+				drop_sent(static_cast<std::size_t>(rc));
 				continue;
 			}
 			const int e = SSL_get_error(ssl_, rc);
@@ -358,14 +365,14 @@ void BrokerRelay::write_upstream()
 			const ssize_t n = ::send(upstream_fd_, to_broker_.data(), to_broker_.size(),
 			                         MSG_NOSIGNAL);
 			if (n > 0) {
-				to_broker_.erase(0, static_cast<std::size_t>(n));
+				drop_sent(static_cast<std::size_t>(n));
 				continue;
 			}
 			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 				return;
 		}
 		// The broker is gone: what libmosquitto sent cannot reach it any more.
-		to_broker_.clear();
+		drop_sent(to_broker_.size());
 		broker_eof_ = true;
 	}
 }

@@ -29,6 +29,7 @@
 #include <memory>
 #include <string>
 
+#include "lethe/common/crypto.h"
 #include "lethe/common/result.h"
 
 typedef struct ssl_st SSL;
@@ -83,6 +84,7 @@ private:
 	void close_all();
 	void read_local();
 	void write_upstream();
+	void drop_sent(std::size_t n);
 	void read_upstream();
 	[[nodiscard]] Status move_packets();
 	void write_local();
@@ -96,7 +98,9 @@ private:
 	SSL_CTX *ctx_ = nullptr;
 	SSL *ssl_ = nullptr;
 	int level_ = 0;           ///< protocol level of the device's CONNECT; 0 until seen
-	std::string to_broker_;   ///< from libmosquitto, not yet written to the broker
+	/// From libmosquitto, not yet written to the broker. Its CONNECT carries the broker
+	/// password: sent bytes and every buffer it leaves are wiped (drop_sent()).
+	std::basic_string<char, std::char_traits<char>, crypto::WipingAllocator<char>> to_broker_;
 	std::string from_broker_; ///< from the broker, not yet framed and checked
 	std::string to_device_;   ///< checked packets, not yet written to libmosquitto
 	bool local_eof_ = false, local_shut_ = false;

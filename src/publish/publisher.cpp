@@ -15,6 +15,8 @@
 #include <nlohmann/json.hpp>
 
 #include "broker_relay.h"
+#include "lethe/common/atomic_file.h"
+#include "lethe/common/crypto.h"
 #include "lethe/common/log.h"
 
 namespace lethe::publish {
@@ -79,6 +81,12 @@ Result<std::unique_ptr<Publisher>> Publisher::create(PublisherConfig config, Out
 				return make_error(-ENOENT, "publisher: cannot read " + *f);
 		if (config.cert_file.empty() != config.key_file.empty())
 			return make_error(-EINVAL, "publisher: client certificate and key go together");
+	}
+	if (!config.password_file.empty()) {
+		if (config.username.empty())
+			return make_error(-EINVAL, "publisher: a password file needs a username");
+		if (auto s = fsutil::check_private_file(config.password_file); !s)
+			return make_error(s.error().code, "publisher: " + s.error().message);
 	}
 	if (config.client_id.empty())
 		config.client_id = "lethe-" + config.device_id;
@@ -285,6 +293,32 @@ void Publisher::send_status(bool online)
 			  body.data(), 1, true);
 }
 
+Status Publisher::set_credentials()
+{
+	if (config_.username.empty())
+		return {};
+	std::string password;
+	if (!config_.password_file.empty()) {
+		// Read for each connection: a changed password needs no restart, and it is in
+		// our memory only while libmosquitto copies it.
+		auto read = fsutil::read_private_file(config_.password_file);
+		if (!read)
+			return make_error(read.error().code, "broker password: " + read.error().message);
+		password = std::move(read).value();
+		while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
+			password.back() = '\0';
+			password.pop_back();
+		}
+	}
+	const int rc = mosquitto_username_pw_set(mosq_, config_.username.c_str(),
+						 config_.password_file.empty() ? nullptr : password.c_str());
+	crypto::wipe(password);
+	if (rc != MOSQ_ERR_SUCCESS)
+		return make_error(-EINVAL, std::string("broker user name or password: ") +
+						   mosquitto_strerror(rc));
+	return {};
+}
+
 bool Publisher::connect_once()
 {
 	relay_.reset();
@@ -327,6 +361,10 @@ bool Publisher::connect_once()
 	mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION,
 			     protocol == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
 	mosquitto_int_option(mosq_, MOSQ_OPT_TCP_NODELAY, 1);
+	if (Status s = set_credentials(); !s) {
+		set_error(s.error().message);
+		return false;
+	}
 	mosquitto_connect_v5_callback_set(mosq_, &Publisher::on_connect);
 	mosquitto_disconnect_v5_callback_set(mosq_, &Publisher::on_disconnect);
 	mosquitto_publish_v5_callback_set(mosq_, &Publisher::on_publish);
@@ -568,8 +606,16 @@ void Publisher::run()
 			}
 			awaiting = false;
 			if (crc != 0) {
+				// Login refused (MQTT 5: 134, 135; 3.1.1: 4, 5): say as whom.
+				const bool login = crc == 134 || crc == 135 ||
+						   (protocol_ != 5 && (crc == 4 || crc == 5));
+				std::string who;
+				if (login)
+					who = config_.username.empty()
+						      ? " (no username configured)"
+						      : " (as user '" + config_.username + "')";
 				set_error("broker refused the connection: " +
-					  std::string(mosquitto_reason_string(crc)));
+					  std::string(mosquitto_reason_string(crc)) + who);
 				fail(crc == 1 || crc == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION);
 				continue;
 			}

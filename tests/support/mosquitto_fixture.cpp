@@ -152,6 +152,15 @@ MosquittoBroker::MosquittoBroker(Options options) : options_(options)
 	port_ = free_port();
 	if (options_.tls && !make_tls_files(dir_.path() / "pki", "test", tls_, options_.server_names))
 		tls_ = {};
+	if (!options_.username.empty()) {
+		// mosquitto's own tool hashes the password; -b takes it from the command line.
+		const std::string cmd = "mosquitto_passwd -c -b '" +
+					(dir_.path() / "passwd").string() + "' '" + options_.username +
+					"' '" + options_.password + "' >>'" +
+					(dir_.path() / "passwd.log").string() + "' 2>&1";
+		if (std::system(cmd.c_str()) != 0)
+			options_.username.clear(); // start() then fails: no password file
+	}
 	write_config();
 }
 
@@ -164,7 +173,12 @@ void MosquittoBroker::write_config() const
 	// As root mosquitto would switch to user "mosquitto", which cannot read our TempDir.
 	conf += "user root\n";
 	conf += "per_listener_settings false\n";
-	conf += "allow_anonymous true\n";
+	if (options_.password.empty() && options_.username.empty()) {
+		conf += "allow_anonymous true\n";
+	} else {
+		conf += "allow_anonymous false\n";
+		conf += "password_file " + (dir_.path() / "passwd").string() + "\n";
+	}
 	conf += "log_dest file " + (dir_.path() / "mosquitto.log").string() + "\n";
 	conf += "log_type all\n";
 	conf += "connection_messages true\n";
@@ -272,6 +286,10 @@ MqttSubscriber::MqttSubscriber(const MosquittoBroker &broker, const std::string 
 	mosquitto_connect_callback_set(mosq_, &MqttSubscriber::on_connect);
 	mosquitto_subscribe_callback_set(mosq_, &MqttSubscriber::on_subscribe);
 	mosquitto_message_callback_set(mosq_, &MqttSubscriber::on_message);
+	if (!broker.username().empty() &&
+	    mosquitto_username_pw_set(mosq_, broker.username().c_str(), broker.password().c_str()) !=
+		    MOSQ_ERR_SUCCESS)
+		return;
 	if (broker.tls_enabled()) {
 		const auto &t = broker.tls();
 		if (mosquitto_tls_set(mosq_, t.ca_cert.c_str(), nullptr, t.client_cert.c_str(),

@@ -14,6 +14,8 @@
 //   TLS:  MosquittoBroker::Options o; o.tls = true;     // CA, server and client certificates
 //         MosquittoBroker broker(o);                    // are generated in its TempDir with the
 //         broker.tls().ca_cert, .client_cert ...        // `openssl` CLI (see make_tls_files)
+//   Login: o.username = "lethe"; o.password = "pw";    // allow_anonymous false, a password
+//                                                       // file made with `mosquitto_passwd -b`
 //
 // The broker runs as a child process (`mosquitto -c DIR/mosquitto.conf`), its log in
 // DIR/mosquitto.log (log_text() returns it). Everything is removed when the object dies.
@@ -64,6 +66,11 @@ public:
 		bool require_client_cert = true; ///< with tls: mTLS (client certificate required)
 		/// with tls: the server certificate's subjectAltName (e.g. another host's name)
 		std::string server_names = kTestServerNames;
+		/// Non-empty: anonymous clients are refused; this user logs in with password
+		/// (mosquitto's password_file, made with `mosquitto_passwd -b`). MqttSubscriber
+		/// logs in as this user too.
+		std::string username;
+		std::string password;
 	};
 
 	MosquittoBroker();
@@ -89,6 +96,8 @@ public:
 	[[nodiscard]] std::string address() const { return host() + ":" + std::to_string(port_); }
 	[[nodiscard]] const TlsFiles &tls() const { return tls_; }
 	[[nodiscard]] bool tls_enabled() const { return options_.tls; }
+	[[nodiscard]] const std::string &username() const { return options_.username; }
+	[[nodiscard]] const std::string &password() const { return options_.password; }
 	[[nodiscard]] const std::filesystem::path &dir() const { return dir_.path(); }
 	/// The broker's log so far (for failure messages).
 	[[nodiscard]] std::string log_text() const;

@@ -481,6 +481,14 @@ TEST(Times, FormatAndParseRoundTrip)
 	ASSERT_TRUE(d);
 	EXPECT_EQ(format_time(*d), "2025-11-26T00:00:00.000Z");
 	EXPECT_EQ(*parse_time("24h", t), t - std::chrono::hours(24));
+	EXPECT_EQ(*parse_time("now-30min", t), t - std::chrono::minutes(30));
+	EXPECT_EQ(*parse_time("1d12h", t), t - std::chrono::hours(36));
+	// "30m": minutes or months? Refused with both readings, as in a policy.
+	auto ambiguous = parse_time("now-30m", t);
+	ASSERT_FALSE(ambiguous);
+	EXPECT_NE(ambiguous.error().message.find("ambiguous unit \"m\": write \"30min\""),
+		  std::string::npos)
+		<< ambiguous.error().message;
 	EXPECT_EQ(*parse_time("@1764170645"), TimePoint(std::chrono::seconds(1764170645)));
 	EXPECT_FALSE(parse_time("yesterday"));
 	EXPECT_FALSE(parse_time("2025-13-01"));

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Config parser: the shipped default parses; unknown keys and bad values name FILE:LINE.
+#include <filesystem>
+
 #include <gtest/gtest.h>
 
 #include "lethe/config/config.h"
@@ -186,7 +188,9 @@ TEST(Config, RelativePathsAndWildcardTopicsRefused)
 TEST(Config, CliCheckReportsFileLineAndExitCodes)
 {
 	lethe::test::TempDir dir;
-	lethe::test::write_file(dir / "good.toml", "[device]\nid = \"a\"\n");
+	std::filesystem::create_directories(dir / "trust");
+	lethe::test::write_file(dir / "good.toml", "[device]\nid = \"a\"\ntrust_dir = \"" +
+							   (dir / "trust").string() + "\"\n");
 	lethe::test::write_file(dir / "bad.toml", "[device]\nid = \"a\"\n[tracker]\nmin_frames = 0\n");
 	const std::string cli = LETHE_CLI_PATH;
 	auto good = lethe::test::run_command(cli + " config check " + (dir / "good.toml").string(), true);
@@ -202,6 +206,168 @@ TEST(Config, CliCheckReportsFileLineAndExitCodes)
 	EXPECT_EQ(missing.status, 1);
 	auto usage = lethe::test::run_command(cli + " config", true);
 	EXPECT_EQ(usage.status, 2) << usage.output;
+}
+
+// Errors come in the order of the lines they name, whatever order the sections are checked in.
+TEST(Config, ErrorsAreSortedByLine)
+{
+	const auto e = errors_of("[[broker]]\nname = \"b\"\nport = 0\n[device]\nid = \"bad id\"\n"
+				 "[tracker]\nmin_frames = 0\n");
+	const auto broker = e.find("t.toml:3: broker[0].port");
+	const auto device = e.find("t.toml:5: device.id");
+	const auto tracker = e.find("t.toml:7: tracker.min_frames");
+	ASSERT_NE(broker, std::string::npos) << e;
+	ASSERT_NE(device, std::string::npos) << e;
+	ASSERT_NE(tracker, std::string::npos) << e;
+	EXPECT_LT(broker, device) << e;
+	EXPECT_LT(device, tracker) << e;
+}
+
+// docs/config.md: status_topic absent = lethe/<device id>/status; "" = no status messages.
+TEST(Config, EmptyStatusTopicMeansNoStatus)
+{
+	auto r = parse("[device]\nid = \"pole-7\"\n[[broker]]\nname = \"a\"\n[[broker]]\nname = \"b\"\n"
+		       "status_topic = \"\"\n",
+		       "t.toml");
+	ASSERT_TRUE(r.ok()) << r.error().message;
+	EXPECT_EQ(r->brokers[0].status_topic, "lethe/pole-7/status");
+	EXPECT_EQ(r->brokers[1].status_topic, "");
+	EXPECT_NE(errors_of("[device]\nid = \"a\"\n[[broker]]\nname = \"b\"\nstatus_topic = \"x/#\"\n")
+			  .find("t.toml:5: broker[0].status_topic"),
+		  std::string::npos);
+}
+
+TEST(Config, DirectoryIsNotAConfigFile)
+{
+	lethe::test::TempDir dir;
+	auto r = lethe::config::load(dir.path());
+	ASSERT_FALSE(r.ok());
+	EXPECT_NE(r.error().message.find(dir.path().string() + ": is a directory, not a configuration file"),
+		  std::string::npos)
+		<< r.error().message;
+	EXPECT_EQ(r.error().message.find("[device]"), std::string::npos) << r.error().message;
+}
+
+/// A config in dir naming the given files: trust dir, a replay folder, TLS and a password file.
+std::string config_naming(const std::filesystem::path &dir, const std::string &reader,
+			  const std::string &password_file)
+{
+	return "[device]\n"                                                     // 1
+	       "id = \"a\"\n"                                                   // 2
+	       "trust_dir = \"" + (dir / "trust").string() + "\"\n"             // 3
+	       "[reader]\n"                                                     // 4
+	       + (reader.empty() ? std::string("top = 3\n") : reader) +         // 5
+	       "[[camera]]\n"                                                   // 6
+	       "id = \"c\"\n"                                                   // 7
+	       "source = \"replay\"\n"                                          // 8
+	       "uri = \"" + (dir / "replay").string() + "\"\n"                  // 9
+	       "[[broker]]\n"                                                   // 10
+	       "name = \"b\"\n"                                                 // 11
+	       "username = \"lethe\"\n"                                         // 12
+	       "password_file = \"" + password_file + "\"\n"                    // 13
+	       "[broker.tls]\n"                                                 // 14
+	       "ca_file = \"" + (dir / "ca.pem").string() + "\"\n"              // 15
+	       "cert_file = \"" + (dir / "client.pem").string() + "\"\n"        // 16
+	       "key_file = \"" + (dir / "client.key").string() + "\"\n";        // 17
+}
+
+// lethe config check passed configs that lethed then refused: every file the config names is
+// checked, each error with the FILE:LINE that names it, in line order.
+TEST(Config, CheckFilesNamesEveryMissingFileWithItsLine)
+{
+	lethe::test::TempDir dir;
+	const auto file = (dir / "l.toml").string();
+	auto cfg = parse(config_naming(dir.path(), "ocr_model = \"no-such-model\"\n",
+				       (dir / "broker.pass").string()),
+			 file);
+	ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+	auto s = lethe::config::check_files(*cfg);
+	ASSERT_FALSE(s.ok());
+	const std::string &e = s.error().message;
+	std::size_t last = 0;
+	for (const std::string want :
+	     {":3: device.trust_dir: " + (dir / "trust").string() + ": no such directory",
+	      ":5: reader", ":9: camera[0].uri: " + (dir / "replay").string(),
+	      ":13: broker[0].password_file: ", ":15: broker[0].tls.ca_file: ",
+	      ":16: broker[0].tls.cert_file: ", ":17: broker[0].tls.key_file: "}) {
+		const auto at = e.find(file + want);
+		ASSERT_NE(at, std::string::npos) << "missing " << want << " in:\n" << e;
+		EXPECT_GE(at, last) << "not in line order:\n" << e;
+		last = at;
+	}
+	EXPECT_NE(e.find("no-such-model"), std::string::npos) << e;
+}
+
+/// Create what config_naming() names; the password file with mode `pass_mode`.
+void make_named_files(const std::filesystem::path &dir, std::filesystem::perms pass_mode)
+{
+	std::filesystem::create_directories(dir / "trust");
+	std::filesystem::create_directories(dir / "replay");
+	for (const char *f : {"ca.pem", "client.pem", "client.key"})
+		lethe::test::write_file(dir / f, "x\n");
+	lethe::test::write_file(dir / "broker.pass", "secret\n");
+	std::filesystem::permissions(dir / "broker.pass", pass_mode);
+}
+
+TEST(Config, CheckFilesPassesWhenEverythingIsThere)
+{
+	lethe::test::TempDir dir;
+	make_named_files(dir.path(), std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+	auto cfg = parse(config_naming(dir.path(), "", (dir / "broker.pass").string()), "l.toml");
+	ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+	auto s = lethe::config::check_files(*cfg);
+	EXPECT_TRUE(s.ok()) << s.error().message;
+}
+
+// A password file others can read is refused, in lethe config check and by lethed, with
+// FILE:LINE; so is one that is not a regular file.
+TEST(Config, GroupReadablePasswordFileIsRefusedWithFileLine)
+{
+	lethe::test::TempDir dir;
+	make_named_files(dir.path(), std::filesystem::perms::owner_read |
+					     std::filesystem::perms::owner_write |
+					     std::filesystem::perms::group_read |
+					     std::filesystem::perms::others_read);
+	const auto file = dir / "l.toml";
+	lethe::test::write_file(file, config_naming(dir.path(), "", (dir / "broker.pass").string()));
+	const std::string want = file.string() + ":13: broker[0].password_file: " +
+				 (dir / "broker.pass").string() +
+				 " is readable or writable by group or others (mode 0644)";
+
+	auto check = lethe::test::run_command(std::string(LETHE_CLI_PATH) + " config check " +
+						      file.string(),
+					      true);
+	EXPECT_EQ(check.status, 1) << check.output;
+	EXPECT_NE(check.output.find(want), std::string::npos) << check.output;
+	EXPECT_EQ(check.output.find("secret"), std::string::npos) << check.output;
+
+	auto lethed = lethe::test::run_command(std::string(LETHED_PATH) + " --config " + file.string(),
+					       true);
+	EXPECT_EQ(lethed.status, 2) << lethed.output;
+	EXPECT_NE(lethed.output.find(want), std::string::npos) << lethed.output;
+
+	// A directory (not a regular file) in its place.
+	std::filesystem::remove(dir / "broker.pass");
+	std::filesystem::create_directories(dir / "broker.pass");
+	auto cfg = lethe::config::load(file);
+	ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+	auto s = lethe::config::check_files(*cfg);
+	ASSERT_FALSE(s.ok());
+	EXPECT_NE(s.error().message.find(file.string() + ":13: broker[0].password_file: " +
+					 (dir / "broker.pass").string() + " is not a regular file"),
+		  std::string::npos)
+		<< s.error().message;
+}
+
+TEST(Config, CliCheckOfADirectorySaysSo)
+{
+	lethe::test::TempDir dir;
+	auto r = lethe::test::run_command(std::string(LETHE_CLI_PATH) + " config check " +
+						  dir.path().string(),
+					  true);
+	EXPECT_EQ(r.status, 1) << r.output;
+	EXPECT_NE(r.output.find("is a directory, not a configuration file"), std::string::npos)
+		<< r.output;
 }
 
 } // namespace

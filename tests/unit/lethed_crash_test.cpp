@@ -49,8 +49,8 @@ const std::vector<std::string> kVehicles = {"us-front.jpg", "us-angle.jpg", "br-
 // run; the outbox keeps hits long enough that none can expire before it is delivered.
 constexpr std::int64_t kNonhitS = 3, kImageS = 5, kRecordS = 8, kOutboxS = 600;
 const std::string kShortRetention = "nonhit_digest = \"3s\"\nhit_image = \"5s\"\n"
-				    "hit_record = \"8s\"\noutbox = \"10m\"\naudit_log = \"30d\"\n"
-				    "audit_log_minimum = \"1d\"\nkey_rotation = \"1m\"\n";
+				    "hit_record = \"8s\"\noutbox = \"10min\"\naudit_log = \"30d\"\n"
+				    "audit_log_minimum = \"1d\"\nkey_rotation = \"1min\"\n";
 // A record may outlive its deadline by the purge worker's period (250 ms) plus one purge and
 // the time this test takes to look; more is a retention deadline extended.
 constexpr std::int64_t kSlackMs = 2000;

@@ -128,7 +128,7 @@ TEST_F(PolicyCli, VerifyExitCodesAndReasons)
 	EXPECT_NE(r.output.find("refused (untrusted-key)"), std::string::npos) << r.output;
 
 	std::string t = good;
-	t[t.find("nonhit_digest = \"3m\"") + 17] = '9';
+	t[t.find("nonhit_digest = \"3min\"") + 17] = '9';
 	write_file(dir_ / "tampered.bundle", t);
 	r = verify(dir_ / "tampered.bundle", dir_ / "trust");
 	EXPECT_EQ(r.status, 1);

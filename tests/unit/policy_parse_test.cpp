@@ -31,7 +31,7 @@ public_agencies_only = false
 nonhit_digest = "21d"
 hit_record = "30d"
 hit_image = "1w"
-outbox = "1h30m"
+outbox = "1h30min"
 audit_log = "2y"
 audit_log_minimum = "1y"
 key_rotation = 3600
@@ -101,13 +101,31 @@ TEST(PolicyParse, Durations)
 {
 	EXPECT_EQ(*parse_duration("0"), Seconds{0});
 	EXPECT_EQ(*parse_duration("0s"), Seconds{0});
-	EXPECT_EQ(*parse_duration("3m"), Seconds{180});
+	EXPECT_EQ(*parse_duration("3min"), Seconds{180});
+	EXPECT_EQ(*parse_duration("1h30min"), Seconds{5400});
 	EXPECT_EQ(*parse_duration("1d12h"), Seconds{129600});
+	EXPECT_EQ(*parse_duration("2w"), Seconds{14 * 86400});
 	EXPECT_EQ(*parse_duration("2y"), Seconds{2 * 365 * 86400});
-	for (const char *bad : {"", "m", "3", "3M", "-3m", "3m3m", "1.5h", " 3m", "3 m", "99999999999999y"})
+	for (const char *bad : {"", "m", "min", "3", "3M", "3MIN", "-3min", "3min3min", "1.5h", " 3min",
+				"3 min", "3mi", "3mins", "3mo", "3ms", "99999999999999y"})
 		EXPECT_FALSE(parse_duration(bad).ok()) << bad;
-	for (long long s : {0LL, 1LL, 59LL, 61LL, 86400LL, 90061LL, 400LL * 86400})
-		EXPECT_EQ(*parse_duration(format_duration(Seconds{s})), Seconds{s});
+	for (long long s : {0LL, 1LL, 59LL, 60LL, 61LL, 3600LL, 86400LL, 90061LL, 400LL * 86400,
+			    365LL * 86400 + 61})
+		EXPECT_EQ(*parse_duration(format_duration(Seconds{s})), Seconds{s}) << s;
+	EXPECT_EQ(format_duration(Seconds{5400}), "1h30min");
+}
+
+// "6m" meant six months would be six minutes: a bare m is refused, and the message gives both
+// readings so that nobody has to guess which one the file meant.
+TEST(PolicyParse, BareMinuteUnitIsRefusedAsAmbiguous)
+{
+	for (const char *text : {"6m", "1h6m", "6m30s"}) {
+		auto r = parse_duration(text);
+		ASSERT_FALSE(r.ok()) << text;
+		EXPECT_EQ(r.error().message, "ambiguous unit \"m\": write \"6min\" for minutes or "
+					     "\"180d\" for about 6 months")
+			<< text;
+	}
 }
 
 struct Bad {
@@ -147,7 +165,7 @@ TEST(PolicyParse, EveryMalformedFieldIsNamedWithItsLine)
 		{"hit_record = \"30d\"", "hit_record = 1.5", "retention.hit_record"},
 		{"hit_record = \"30d\"", "hit_record = \"1d\"", "retention.hit_image"},
 		{"hit_image = \"1w\"", "hit_image = \"x\"", "retention.hit_image"},
-		{"outbox = \"1h30m\"", "outbox = \"1h30\"", "retention.outbox"},
+		{"outbox = \"1h30min\"", "outbox = \"1h30\"", "retention.outbox"},
 		{"audit_log = \"2y\"", "audit_log = \"6m\"", "retention.audit_log"},
 		{"audit_log_minimum = \"1y\"", "audit_log_minimum = false",
 		 "retention.audit_log_minimum"},

@@ -329,7 +329,7 @@ TEST(PolicyCompose, StrictestWinsFieldByField)
 	b.version = 2;
 	b.not_before = "2026-02-01T00:00:00Z";
 	b.not_after = "2026-12-01T00:00:00Z";
-	b.nonhit = "3m";
+	b.nonhit = "3min";
 	b.hit = "60d";
 	b.image = "1d";
 	b.outbox = "3d";
@@ -513,7 +513,7 @@ TEST_F(StoreTest, TwoPoliciesInForceCompose)
 	a.id = "agency";
 	Spec b;
 	b.id = "state";
-	b.nonhit = "3m";
+	b.nonhit = "3min";
 	b.retro = false;
 	ASSERT_TRUE(store_->install(sign(a), trust_.path(), kNow).ok());
 	ASSERT_TRUE(store_->install(sign(b), trust_.path(), kNow).ok());

@@ -18,6 +18,7 @@
 
 #include "lethe/publish/mqtt_inspect.h"
 #include "lethe/publish/publisher.h"
+#include "support/lethed_fixture.h"
 #include "support/mosquitto_fixture.h"
 #include "support/required_tool.h"
 #include "support/temp_dir.h"
@@ -655,6 +656,110 @@ TEST(Publish, TlsWithClientCertificateRoundTrip)
 	ASSERT_TRUE(pub->publish(hit("TLS1234")));
 	ASSERT_TRUE(sub.wait_for(1, 5s));
 	EXPECT_TRUE(pub->wait_until_empty(5s));
+}
+
+const std::string kBrokerUser = "lethe-dev1";
+const std::string kBrokerPassword = "horse-battery-42";
+
+/// A password file for the publisher, mode 0600 (what the config check requires).
+std::filesystem::path password_file(const TempDir &dir, const std::string &password)
+{
+	const auto path = dir / "broker.pass";
+	write_file(path, password + "\n");
+	std::filesystem::permissions(path, std::filesystem::perms::owner_read |
+						   std::filesystem::perms::owner_write);
+	return path;
+}
+
+// [[broker]] username / password_file reach the broker: a mosquitto with allow_anonymous false
+// gets the hits, over plain TCP and over TLS (the relay forwards the CONNECT as it is).
+TEST(Publish, HitsReachAPasswordProtectedBroker)
+{
+	for (const bool tls : {false, true}) {
+		SCOPED_TRACE(tls ? "TLS" : "plain");
+		MosquittoBroker::Options o;
+		o.tls = tls;
+		o.username = kBrokerUser;
+		o.password = kBrokerPassword;
+		MosquittoBroker broker(o);
+		ASSERT_TRUE(broker.start()) << broker.log_text();
+		MqttSubscriber sub(broker, kHitTopic);
+		ASSERT_TRUE(sub.connected()) << broker.log_text();
+		Rig rig;
+		auto cfg = config(broker);
+		cfg.username = kBrokerUser;
+		cfg.password_file = password_file(rig.dir, kBrokerPassword);
+		auto pub = Publisher::create(cfg, *rig.outbox, allow(broker));
+		ASSERT_TRUE(pub) << pub.error().message;
+		(*pub)->start();
+		ASSERT_TRUE((*pub)->wait_connected(5s)) << (*pub)->stats().last_error;
+		ASSERT_TRUE((*pub)->publish(hit("PW12345")));
+		ASSERT_TRUE(sub.wait_for(1, 5s)) << broker.log_text();
+		EXPECT_TRUE((*pub)->wait_until_empty(5s));
+		EXPECT_EQ((*pub)->stats().last_error, "");
+		EXPECT_EQ(broker.log_text().find(kBrokerPassword), std::string::npos);
+	}
+}
+
+// A wrong password (or none) is what `lethe status` shows: the publisher's last_error names the
+// refusal and the user, never the password; the hit stays in the outbox.
+TEST(Publish, RefusedBrokerLoginShowsInLastError)
+{
+	MosquittoBroker::Options o;
+	o.username = kBrokerUser;
+	o.password = kBrokerPassword;
+	MosquittoBroker broker(o);
+	ASSERT_TRUE(broker.start()) << broker.log_text();
+	for (const bool anonymous : {false, true}) {
+		SCOPED_TRACE(anonymous ? "no username" : "wrong password");
+		Rig rig;
+		auto cfg = config(broker);
+		if (!anonymous) {
+			cfg.username = kBrokerUser;
+			cfg.password_file = password_file(rig.dir, "wrong-password-7");
+		}
+		auto pub = std::move(Publisher::create(cfg, *rig.outbox, allow(broker))).value();
+		pub->start();
+		ASSERT_TRUE(pub->publish(hit("PW99999")));
+		const std::string want = anonymous ? "(no username configured)"
+						   : "(as user '" + kBrokerUser + "')";
+		ASSERT_TRUE(wait_until(
+			[&] { return pub->stats().last_error.find(want) != std::string::npos; }, 10s))
+			<< pub->stats().last_error;
+		const auto st = pub->stats();
+		EXPECT_EQ(st.last_error.rfind("broker refused the connection: ", 0), 0u) << st.last_error;
+		EXPECT_EQ(st.last_error.find("wrong-password-7"), std::string::npos) << st.last_error;
+		EXPECT_FALSE(st.connected);
+		EXPECT_EQ(st.outbox_depth, 1u);
+		pub->stop();
+	}
+}
+
+// A password file that group or others can read or write, or that is not a regular file, is
+// refused before anything connects.
+TEST(Publish, PasswordFileOthersCanReadIsRefused)
+{
+	MosquittoBroker broker;
+	Rig rig;
+	auto cfg = config(broker);
+	cfg.username = kBrokerUser;
+	cfg.password_file = password_file(rig.dir, kBrokerPassword);
+	std::filesystem::permissions(cfg.password_file, std::filesystem::perms::group_read |
+								 std::filesystem::perms::others_read,
+				     std::filesystem::perm_options::add);
+	auto pub = Publisher::create(cfg, *rig.outbox, allow(broker));
+	ASSERT_FALSE(pub);
+	EXPECT_EQ(pub.error().code, -EPERM);
+	EXPECT_NE(pub.error().message.find(cfg.password_file + " is readable or writable by group or "
+								 "others (mode 0644)"),
+		  std::string::npos)
+		<< pub.error().message;
+
+	cfg.password_file = rig.dir.path().string(); // a directory
+	pub = Publisher::create(cfg, *rig.outbox, allow(broker));
+	ASSERT_FALSE(pub);
+	EXPECT_NE(pub.error().message.find("is not a regular file"), std::string::npos)
+		<< pub.error().message;
 }
 
 TEST(Publish, BrokerWithWrongCaIsRefused)

@@ -168,7 +168,7 @@ private:
 /// UTC timestamps: "2026-11-26T15:04:05.123Z".
 [[nodiscard]] std::string format_time(TimePoint t);
 /// Parse "YYYY-MM-DDTHH:MM:SS[.mmm]Z", "YYYY-MM-DD", "@UNIX", or "now-DURATION"/"DURATION"
-/// relative to now ("24h", "7d", "30m", "90s").
+/// relative to now ("24h", "7d", "30min", "90s"; policy::parse_duration, so "30m" is refused).
 [[nodiscard]] Result<TimePoint> parse_time(std::string_view text, TimePoint now = Clock::now());
 
 /// hex SHA-256("lethe-audit-v1\n" || prev_hex || "\n" || canonical): a record's chain hash.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// Crash-safe file writes (temp file, fsync, rename, fsync directory) and bounded reads.
+// Crash-safe file writes (temp file, fsync, rename, fsync directory), bounded and secret reads.
 #pragma once
 
 #include <cstddef>
@@ -24,6 +24,15 @@ namespace lethe::fsutil {
 /// Read a whole regular file; fails (-EFBIG) if it is larger than max_size.
 [[nodiscard]] Result<std::string> read_file(const std::filesystem::path &path,
 					    std::size_t max_size = 64u * 1024u * 1024u);
+
+/// Is `path` fit to hold a secret: a regular file (not a link) that group and others can
+/// neither read nor write? -EPERM with the mode, or -EINVAL, naming the path.
+[[nodiscard]] Status check_private_file(const std::filesystem::path &path);
+
+/// Read a secret (a password) from a file that passes check_private_file(), checked on the
+/// open file (O_NOFOLLOW). The caller wipes the result (crypto::wipe) after use.
+[[nodiscard]] Result<std::string> read_private_file(const std::filesystem::path &path,
+						    std::size_t max_size = 4096);
 
 /// fsync a directory (after creating, renaming or removing entries in it).
 [[nodiscard]] Status fsync_dir(const std::filesystem::path &dir);

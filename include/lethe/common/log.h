@@ -30,7 +30,9 @@ Severity level(Category c);
 /// Returns false and leaves levels unchanged if the spec is malformed.
 [[nodiscard]] bool set_levels(std::string_view spec);
 
-/// Where lines go: stderr by default (journald captures it under systemd).
+/// Where lines go: stderr. When stderr is the journal (JOURNAL_STREAM names it), each line
+/// starts with its sd-daemon(3) priority: <7> Debug, <6> Info, <4> Warning, <3> Error,
+/// <2> Fatal, so `journalctl -p warning` works; elsewhere lines are plain.
 void write_line(Category c, Severity s, const std::string &line);
 
 class Message

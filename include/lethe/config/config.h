@@ -93,10 +93,12 @@ struct Broker {
 	std::string client_id;   ///< "" = "lethe-" + device id
 	unsigned mqtt_version = 5; ///< 5 or 3 (3.1.1)
 	unsigned keepalive_s = 30; ///< 5..3600
-	std::string username;
-	std::string password_file; ///< the password is never inline in the config
+	std::string username;      ///< MQTT user name (with password_file)
+	std::string password_file; ///< the password is never inline; mode 0600/0400, regular file
 	std::string hit_topic;   ///< where hits go; must also be in the policy's allowlist
-	std::string status_topic; ///< retained device status; "" = "lethe/<device id>/status"
+	/// Retained device status and last will. Key absent: "lethe/<device id>/status";
+	/// status_topic = "": no status messages.
+	std::string status_topic;
 	std::optional<Tls> tls;  ///< [broker.tls] present = TLS on
 	bool operator==(const Broker &) const = default;
 };
@@ -111,8 +113,24 @@ struct Roles {
 	bool operator==(const Roles &) const = default;
 };
 
+/// A file or directory the configuration names, and where: what check_files() checks.
+struct NamedPath {
+	enum class Kind {
+		File,        ///< a regular file this process can read
+		PrivateFile, ///< ... that group and others can neither read nor write (a secret)
+		Directory,   ///< a directory this process can list
+		Exists,      ///< anything that exists (a replay folder or file)
+	};
+	std::string key;   ///< "broker[0].tls.ca_file"
+	std::string path;
+	unsigned line = 0; ///< in Config::path; 0 = a default, not written in the file
+	Kind kind = Kind::File;
+};
+
 struct Config {
 	std::string path; ///< the file it came from
+	std::vector<NamedPath> paths; ///< every file and directory it names, in file order
+	unsigned reader_line = 0;     ///< reader.ocr_model's line, else [reader]'s, else 0
 	Device device;
 	Log log;
 	Pipeline pipeline;
@@ -131,7 +149,16 @@ struct Config {
 /// Parse TOML text. `source` names it in errors ("FILE:LINE: ..."). All errors found are
 /// reported, one per line, in Error::message.
 [[nodiscard]] Result<Config> parse(std::string_view text, std::string_view source);
-/// Read and parse a file.
+/// Read and parse a file (a directory is refused as one). Checks the text only: see
+/// check_files().
 [[nodiscard]] Result<Config> load(const std::filesystem::path &path);
+
+/// Check, as this process, what lethed would refuse at start: every file and directory the
+/// configuration names (TLS files, password files (not a regular file, or readable or
+/// writable by group or others: refused), the trust directory, models_dir, replay sources) and
+/// the reader's OCR models and calibration. All errors at once, one per line, sorted by line,
+/// each "FILE:LINE: KEY: PATH: what is wrong" (no line for a default). lethed runs it before
+/// it starts, `lethe config check` after parsing.
+[[nodiscard]] Status check_files(const Config &config);
 
 } // namespace lethe::config

@@ -28,9 +28,11 @@ constexpr std::uint64_t kMaxVersion = 9007199254740991; ///< 2^53 - 1 (exact in 
 /// True for a valid policy id / recipient name / category: 1-64 of [a-z0-9._-], first a-z0-9.
 [[nodiscard]] bool valid_policy_name(std::string_view s);
 
-/// Parse a duration: "0", "90s", "3m", "21d", "1h30m", "2y" (s, m = minute, h, d, w, y = 365 d).
+/// Parse a duration: "0", "90s", "3min", "21d", "1h30min", "2y" (units s, min, h, d, w,
+/// y = 365 d, each at most once). A bare "m" is refused as ambiguous (minutes or months?) with
+/// a message that spells out both readings. The one duration parser (policies, audit times).
 [[nodiscard]] Result<Seconds> parse_duration(std::string_view text);
-/// Shortest exact spelling of a duration ("21d", "1h30m", "0s").
+/// Shortest exact spelling of a duration ("21d", "1h30min", "0s"); parse_duration reads it back.
 [[nodiscard]] std::string format_duration(Seconds s);
 
 /// The policy as JSON (durations in seconds, times as UTC strings) for `show --json`.

@@ -46,6 +46,10 @@ struct PublisherConfig {
 	bool tls = false;
 	std::string ca_file;             ///< with tls: CA that must have signed the broker's cert
 	std::string cert_file, key_file; ///< with tls: client certificate and key (mTLS), optional
+	std::string username;            ///< MQTT user name; empty: none
+	/// With username: file holding the password (trailing newline ignored), a regular file
+	/// group and others can neither read nor write. Read at each connection, wiped after.
+	std::string password_file;
 	std::string hit_topic;           ///< topic for publish(event); must be allowed by the policy
 	std::string status_topic;        ///< retained status + last will; empty: none
 	std::chrono::seconds keepalive{30};
@@ -66,7 +70,7 @@ struct PublisherConfig {
 class Publisher
 {
 public:
-	/// Checks the configuration (TLS files readable, device id set). outbox is lent and must
+	/// Checks the configuration (TLS files readable, password file private, device id set). outbox is lent and must
 	/// outlive the Publisher. Does not connect: call start().
 	[[nodiscard]] static Result<std::unique_ptr<Publisher>>
 	create(PublisherConfig config, Outbox &outbox, policy::Policy policy);
@@ -119,6 +123,7 @@ private:
 	Publisher(PublisherConfig config, Outbox &outbox, policy::Policy policy);
 	void run();
 	bool connect_once();
+	[[nodiscard]] Status set_credentials();
 	void send_pending();
 	[[nodiscard]] std::chrono::system_clock::time_point retention_now() const
 	{
