@@ -109,6 +109,15 @@ void CaptureThread::run()
 		const int code = r.error().code;
 		if (code == -EAGAIN)
 			continue;
+		if (code == -EBADMSG) {
+			{
+				std::lock_guard lock(mutex_);
+				++stats_.skipped;
+				stats_.last_error = r.error().message;
+			}
+			LOG(Capture, Warning) << camera_id_ << ": skipped " << r.error().message;
+			continue;
+		}
 		if (code == -ENODATA) {
 			LOG(Capture, Info) << camera_id_ << ": end of " << source_->describe();
 			source_->close();

@@ -45,6 +45,7 @@ std::shared_ptr<Frame> FrameSource::new_frame()
 	frame->sequence = ++sequence_;
 	frame->monotonic = std::chrono::steady_clock::now();
 	frame->wall = std::chrono::system_clock::now();
+	frame->still = false;
 	return frame;
 }
 

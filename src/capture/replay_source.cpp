@@ -3,31 +3,17 @@
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
-#include <fstream>
 #include <thread>
 
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/videoio.hpp>
 
 #include "lethe/capture/frame_source.h"
+#include "lethe/capture/image_file.h"
 
 namespace lethe::capture {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool is_image(const fs::path &p)
-{
-	std::string ext = p.extension().string();
-	std::transform(ext.begin(), ext.end(), ext.begin(),
-		       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-	return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp" ||
-	       ext == ".ppm" || ext == ".pgm" || ext == ".webp" || ext == ".tif" ||
-	       ext == ".tiff";
-}
-
-/// Largest file a replay will decode (a frame, not an archive).
-constexpr std::uintmax_t kMaxImageBytes = 64u << 20;
 
 class ReplaySource final : public FrameSource
 {
@@ -43,16 +29,16 @@ public:
 		std::error_code ec;
 		const fs::path path = spec_.uri;
 		if (fs::is_directory(path, ec)) {
-			for (const auto &e : fs::directory_iterator(path, ec))
-				if (e.is_regular_file(ec) && is_image(e.path()))
-					files_.push_back(e.path());
-			if (ec)
-				return make_error(-EIO, "cannot list " + path.string() + ": " +
-							       ec.message());
-			std::sort(files_.begin(), files_.end());
+			auto files = list_image_files(path);
+			if (!files)
+				return files.error();
+			files_ = std::move(files).value();
 			if (files_.empty())
 				return make_error(-ENOENT, "no images in " + path.string());
 		} else if (fs::is_regular_file(path, ec)) {
+			if (spec_.stills)
+				return make_error(-EINVAL, path.string() + " is a file; stills = true "
+							      "wants a directory of photos");
 			if (!video_.open(path.string(), cv::CAP_ANY) || !video_.isOpened())
 				return make_error(-EIO, "cannot open video " + path.string());
 		} else {
@@ -112,9 +98,9 @@ public:
 			std::error_code ec;
 			if (!fs::is_directory(spec_.uri, ec) && !files_.empty())
 				return make_error(-ENODEV, spec_.uri + " has gone");
-			// A bad file in a directory is skipped, not fatal.
+			// A bad file in a directory is skipped, not fatal (and named in the log).
 			if (!files_.empty())
-				return make_error(-EAGAIN, st.error().message);
+				return st.error();
 			return st.error();
 		}
 
@@ -122,6 +108,7 @@ public:
 		const double rate = spec_.replay_fps > 0 ? spec_.replay_fps : (spec_.fps > 0 ? spec_.fps : 25.0);
 		const auto offset = std::chrono::duration<double>(static_cast<double>(emitted_ - base_) / rate);
 		frame->monotonic = start_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(offset);
+		frame->still = spec_.stills && !files_.empty();
 		frame->wall = wall_start_ + std::chrono::duration_cast<std::chrono::system_clock::duration>(offset);
 		last_monotonic_ = frame->monotonic;
 		++emitted_;
@@ -149,18 +136,11 @@ private:
 			index_ = 0;
 		}
 		const fs::path &p = files_[index_++];
-		std::error_code ec;
-		const auto size = fs::file_size(p, ec);
-		if (ec || size == 0 || size > kMaxImageBytes)
-			return make_error(-EINVAL, p.filename().string() + ": empty or too large");
-		std::ifstream in(p, std::ios::binary);
-		buffer_.resize(size);
-		if (!in.read(reinterpret_cast<char *>(buffer_.data()), static_cast<std::streamsize>(size)))
-			return make_error(-EIO, p.filename().string() + ": read failed");
-		// Decode straight into the pooled buffer (reused when the size is unchanged).
-		cv::imdecode(buffer_, cv::IMREAD_COLOR, &frame.image);
-		if (frame.image.empty())
-			return make_error(-EINVAL, p.filename().string() + ": not a decodable image");
+		// Header checked against the pixel limit before decoding; decoded straight into
+		// the pooled buffer (reused when the size is unchanged). Only the file's name is
+		// reported, never its content.
+		if (Status st = load_image_file_into(p.string(), frame.image); !st)
+			return make_error(-EBADMSG, p.filename().string() + ": " + st.error().message);
 		return {};
 	}
 
@@ -177,7 +157,6 @@ private:
 	}
 
 	std::vector<fs::path> files_;
-	std::vector<std::uint8_t> buffer_;
 	cv::VideoCapture video_;
 	std::size_t index_ = 0;
 	std::uint64_t emitted_ = 0;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Synthetic replay sequences for demos and tests: stills moved and zoomed over frames.
 #include "lethe/capture/synthetic.h"
+#include "lethe/capture/image_file.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -42,9 +43,11 @@ Result<unsigned> write_pass_sequence(const std::vector<std::filesystem::path> &s
 		return {};
 	};
 	for (const auto &still : stills) {
-		cv::Mat img = cv::imread(still.string(), cv::IMREAD_COLOR);
-		if (img.empty())
-			return make_error(-EINVAL, still.string() + ": not a readable image");
+		auto loaded = load_image_file(still.string());
+		if (!loaded)
+			return make_error(loaded.error().code,
+					  still.string() + ": " + loaded.error().message);
+		cv::Mat img = std::move(loaded).value();
 		if (size.empty()) {
 			size = o.width > 0 && o.height > 0 ? cv::Size(o.width, o.height) : img.size();
 			// An empty road: a smooth grey gradient, nothing a detector could take for a plate.

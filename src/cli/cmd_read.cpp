@@ -17,7 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
-#include "lethe/ocr/image_file.h"
+#include "lethe/capture/image_file.h"
 #include "lethe/ocr/plate_reader.h"
 #include "lethe/ocr/reader_models.h"
 
@@ -25,13 +25,6 @@ namespace lethe::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool image_extension(const fs::path &p)
-{
-	std::string e = p.extension().string();
-	std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return std::tolower(c); });
-	return e == ".jpg" || e == ".jpeg" || e == ".png" || e == ".bmp";
-}
 
 /// Files named on the command line as given; directories expanded to their image files
 /// (by extension, sorted, not recursive). A path that does not exist stays in the list so
@@ -42,14 +35,12 @@ std::vector<std::string> expand(const std::vector<std::string> &paths)
 	for (const auto &p : paths) {
 		std::error_code ec;
 		if (fs::is_directory(p, ec)) {
-			std::vector<std::string> files;
-			for (const auto &e : fs::directory_iterator(p, ec))
-				if (e.is_regular_file(ec) && image_extension(e.path()))
-					files.push_back(e.path().string());
-			std::sort(files.begin(), files.end());
-			if (files.empty())
+			auto files = capture::list_image_files(p);
+			if (!files || files->empty())
 				out.push_back(p); // reported as "no images in directory"
-			out.insert(out.end(), files.begin(), files.end());
+			else
+				for (const auto &f : *files)
+					out.push_back(f.string());
 		} else {
 			out.push_back(p);
 		}
@@ -79,7 +70,7 @@ Outcome read_one(ocr::PlateReader &reader, const std::string &file)
 	if (fs::is_directory(file, ec)) {
 		o.failed = true;
 		o.error = "no images in directory";
-	} else if (auto img = ocr::load_image_file(file); !img) {
+	} else if (auto img = capture::load_image_file(file); !img) {
 		o.failed = true;
 		o.error = img.error().message;
 	} else if (auto reads = reader.read(*img); !reads) {

@@ -270,7 +270,7 @@ void parse_camera(Parser &p, const toml::table &t, std::size_t index, Config &cf
 	p.check_keys(t, "[[camera]]",
 		     {"id", "source", "uri", "width", "height", "fps", "exposure_us", "gain",
 		      "replay_fps", "loop", "roi", "masks", "reconnect_min_ms", "reconnect_max_ms",
-		      "location"});
+		      "location", "stills"});
 	Camera cam;
 	auto &s = cam.source;
 	p.get(t, section, "id", s.camera_id, {}, 64);
@@ -312,6 +312,10 @@ void parse_camera(Parser &p, const toml::table &t, std::size_t index, Config &cf
 	}
 	p.get(t, section, "replay_fps", s.replay_fps, 0, 1000);
 	p.get(t, section, "loop", s.loop);
+	p.get(t, section, "stills", s.stills);
+	if (s.stills && s.kind != capture::SourceKind::Replay)
+		p.error(t.get("stills")->source(),
+			section + ".stills: only for source = \"replay\" (a directory of photos)");
 	if (const toml::node *n = t.get("roi"))
 		cam.roi = p.rect(*n, section + ".roi");
 	if (const toml::node *n = t.get("masks")) {

@@ -32,7 +32,8 @@ json error_reply(const std::string &code, const std::string &message)
 	return {{"ok", false}, {"code", code}, {"error", message}};
 }
 
-/// "lat,lon" in a location string gives coordinates for the event; free text does not.
+/// "lat,lon" in a location string gives coordinates for the event; free text goes in
+/// location_text.
 std::optional<publish::Location> parse_location(const std::string &text)
 {
 	double lat = 0, lon = 0;
@@ -504,6 +505,8 @@ void Daemon::on_event(track::ReadEvent &&event)
 		ev.camera_id = event.camera_id;
 		ev.time = event.first_seen;
 		ev.location = parse_location(location);
+		if (!ev.location)
+			ev.location_text = location; // free text, published as written
 		ev.plate = event.text;
 		ev.confidence = event.confidence;
 		ev.region = event.region;
@@ -735,6 +738,7 @@ json Daemon::status_json() const
 				{"ended", c.ended}, {"frames", c.frames}, {"failures", c.failures},
 				{"reopens", c.reopens}, {"pool_exhausted", c.pool_exhausted},
 				{"last_frame_s", since}, {"last_error", c.last_error}});
+		cams.back()["skipped"] = c.skipped; // replay files that were not loadable images
 		if (!c.open && !c.ended)
 			problems.push_back("camera " + c.camera_id + " is down: " + c.last_error);
 	}

@@ -217,6 +217,7 @@ track::FrameReads Pipeline::read_frame(ocr::PlateReader &reader, const capture::
 	out.sequence = frame.sequence;
 	out.monotonic = frame.monotonic;
 	out.wall = frame.wall;
+	out.still = frame.still;
 
 	const config::Camera *cam = nullptr;
 	for (const auto &c : config_.cameras)
@@ -260,12 +261,28 @@ track::FrameReads Pipeline::read_frame(ocr::PlateReader &reader, const capture::
 
 void Pipeline::tracker_loop()
 {
-	auto emit = [this](std::vector<track::ReadEvent> events) {
+	// Replay cameras whose plates ended in too few frames to be an event, told once each:
+	// a directory of photos read as video (docs/config.md, `stills`).
+	std::vector<std::string> told;
+	auto emit = [this, &told](std::vector<track::ReadEvent> events) {
 		for (auto &e : events) {
 			++events_count_;
 			(void)events_.push_blocking(std::move(e)); // never dropped
 		}
 		tracks_ = tracker_.active();
+		for (const auto &c : config_.cameras) {
+			const auto &id = c.source.camera_id;
+			if (c.source.kind != capture::SourceKind::Replay || c.source.stills ||
+			    tracker_.too_short(id) == 0 ||
+			    std::find(told.begin(), told.end(), id) != told.end())
+				continue;
+			told.push_back(id);
+			LOG(Track, Warning) << id << ": a plate seen in fewer than "
+					    << config_.tracker.min_frames
+					    << " frames (tracker.min_frames) gave no event; if this "
+					       "replay is a directory of photos, set stills = true on "
+					       "the camera";
+		}
 	};
 	for (;;) {
 		auto r = reads_.pop(100ms);

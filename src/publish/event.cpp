@@ -101,6 +101,8 @@ std::string to_json(const HitEvent &e)
 			loc["accuracy_m"] = *e.location->accuracy_m;
 		j["location"] = loc;
 	}
+	if (!e.location_text.empty())
+		j["location_text"] = e.location_text;
 	j["plate"] = e.plate;
 	j["confidence"] = e.confidence;
 	j["region"] = e.region;
@@ -143,6 +145,11 @@ Result<HitEvent> event_from_json(std::string_view text)
 			if (l.contains("accuracy_m"))
 				loc.accuracy_m = l.at("accuracy_m").get<double>();
 			e.location = loc;
+		}
+		if (j.contains("location_text")) {
+			e.location_text = j.at("location_text").get<std::string>();
+			if (e.location_text.empty() || e.location_text.size() > 128)
+				return make_error(-EINVAL, "location_text: want 1..128 characters");
 		}
 		e.plate = j.at("plate").get<std::string>();
 		if (e.plate.empty())

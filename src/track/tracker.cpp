@@ -170,6 +170,27 @@ std::vector<ReadEvent> Tracker::update(FrameReads frame)
 		state.latest = frame.monotonic;
 	if (frame.sequence > state.latest_sequence)
 		state.latest_sequence = frame.sequence;
+	if (frame.still) {
+		// A photo shares no vehicle with the frames before it: what was open ends, and
+		// every plate in it is one whole sighting.
+		end_tracks(frame.camera_id, state, true, state.latest, out, false);
+		for (auto &sg : frame.sightings) {
+			if (sg.candidates.empty())
+				continue;
+			Track track;
+			track.id = next_id_++;
+			track.box = sg.box;
+			track.first = track.last = frame.monotonic;
+			track.first_wall = track.last_wall = frame.wall;
+			track.last_sequence = frame.sequence;
+			track.reads.push_back(sg.candidates);
+			track.best_confidence = sg.candidates.front().confidence;
+			track.best = std::move(sg);
+			if (auto e = finish(frame.camera_id, state, track, true))
+				out.push_back(std::move(*e));
+		}
+		return out;
+	}
 
 	// Greedy association: best-scoring (track, sighting) pairs first.
 	struct Pair {
@@ -246,13 +267,13 @@ void Tracker::end_tracks(const std::string &camera, CameraState &state, bool all
 				   state.latest_sequence - t.last_sequence > options_.max_missed_frames);
 		const bool too_long = !t.emitted && t.last - t.first >= options_.max_track;
 		if (too_long) {
-			if (auto e = finish(camera, t))
+			if (auto e = finish(camera, state, t))
 				out.push_back(std::move(*e));
 			t.emitted = true;
 		}
 		if (lost) {
 			if (!t.emitted)
-				if (auto e = finish(camera, t))
+				if (auto e = finish(camera, state, t))
 					out.push_back(std::move(*e));
 			it = state.tracks.erase(it);
 		} else {
@@ -261,10 +282,13 @@ void Tracker::end_tracks(const std::string &camera, CameraState &state, bool all
 	}
 }
 
-std::optional<ReadEvent> Tracker::finish(const std::string &camera, Track &track)
+std::optional<ReadEvent> Tracker::finish(const std::string &camera, CameraState &state,
+					 Track &track, bool still)
 {
-	if (track.reads.size() < options_.min_frames)
+	if (!still && track.reads.size() < options_.min_frames) {
+		++state.too_short;
 		return std::nullopt;
+	}
 	Vote v = vote(track.reads, options_.top);
 	ReadEvent e;
 	e.track_id = track.id;
@@ -304,6 +328,12 @@ std::vector<ReadEvent> Tracker::flush()
 	for (auto &[camera, state] : cameras_)
 		end_tracks(camera, state, true, state.latest, out, false);
 	return out;
+}
+
+std::uint64_t Tracker::too_short(const std::string &camera_id) const
+{
+	const auto it = cameras_.find(camera_id);
+	return it == cameras_.end() ? 0 : it->second.too_short;
 }
 
 std::size_t Tracker::active() const

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // libFuzzer target: the image path of `lethe read` — header probe, limits, decode, plate reader.
 //
-// The same calls as `lethe read FILE` after the file is read (ocr::load_image_file ends in
-// ocr::decode_image), with the limits lowered so that one input stays well under a second:
+// The same calls as `lethe read FILE` after the file is read (capture::load_image_file ends in
+// capture::decode_image), with the limits lowered so that one input stays well under a second:
 // the reader (classical detector + Tesseract) runs on at most 320x240 pixels.
 #include <cstddef>
 #include <cstdint>
@@ -10,12 +10,12 @@
 
 #include <opencv2/core.hpp>
 
-#include "lethe/ocr/image_file.h"
+#include "lethe/capture/image_file.h"
 #include "lethe/ocr/plate_reader.h"
 
 namespace {
 
-constexpr lethe::ocr::ImageLimits kLimits{1U << 20, 320 * 240, 640};
+constexpr lethe::capture::ImageLimits kLimits{1U << 20, 320 * 240, 640};
 
 lethe::ocr::PlateReader &reader()
 {
@@ -43,8 +43,8 @@ bool plate_text(const std::string &s)
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size)
 {
 	auto &r = reader();
-	const auto header = lethe::ocr::probe_image(data, size);
-	auto img = lethe::ocr::decode_image(data, size, kLimits);
+	const auto header = lethe::capture::probe_image(data, size);
+	auto img = lethe::capture::decode_image(data, size, kLimits);
 	if (!img)
 		return 0;
 	// Whatever decodes passed the header checks and the limits, and is what the header said.

@@ -7,7 +7,7 @@
 
 #include <gtest/gtest.h>
 
-#include "lethe/ocr/image_file.h"
+#include "lethe/capture/image_file.h"
 
 namespace lethe::test {
 
@@ -28,7 +28,7 @@ std::vector<LabelledSample> labelled_samples()
 
 cv::Mat load_sample(const std::string &file)
 {
-	auto m = ocr::load_image_file(std::string(LETHE_TEST_DATA_DIR) + "/samples/" + file);
+	auto m = capture::load_image_file(std::string(LETHE_TEST_DATA_DIR) + "/samples/" + file);
 	EXPECT_TRUE(m.ok()) << file << ": " << (m.ok() ? "" : m.error().message);
 	return m.ok() ? *m : cv::Mat();
 }

@@ -12,6 +12,7 @@
 
 #include "lethe/capture/capture_thread.h"
 #include "lethe/capture/frame_source.h"
+#include "lethe/capture/image_file.h"
 #include "lethe/capture/synthetic.h"
 #include "support/temp_dir.h"
 
@@ -105,6 +106,120 @@ TEST(Replay, DirectoryInOrderThenEnd)
 	ASSERT_FALSE(end.ok());
 	EXPECT_EQ(end.error().code, -ENODATA);
 	EXPECT_EQ(pool->in_use(), 0u);
+}
+
+/// A PNG whose header claims 20000 x 20000 (valid chunks, tiny bogus IDAT): 1.2 GB decoded.
+std::string huge_png_header()
+{
+	auto be = [](std::uint32_t v) {
+		return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16),
+				   static_cast<char>(v >> 8), static_cast<char>(v)};
+	};
+	std::string s = "\x89PNG\r\n\x1a\n";
+	s += be(13) + "IHDR" + be(20000) + be(20000) + std::string("\x08\x02\x00\x00\x00", 5) + be(0);
+	s += be(4) + "IDAT" + std::string("\x78\x9c\x00\x00", 4) + be(0);
+	s += be(0) + "IEND" + be(0);
+	return s;
+}
+
+TEST(Replay, UnloadableImagesAreSkippedByNameAndCounted)
+{
+	lethe::test::TempDir dir;
+	write_sequence(dir / "seq", 3);
+	// Sorted between the good frames: f000.png, f001.png, f001a-huge.png, f001b-cut.jpg, f002.png
+	lethe::test::write_file(dir / "seq" / "f001a-huge.png", huge_png_header());
+	std::vector<std::uint8_t> jpeg;
+	ASSERT_TRUE(cv::imencode(".jpg", cv::Mat(48, 64, CV_8UC3, cv::Scalar::all(50)), jpeg));
+	lethe::test::write_file(dir / "seq" / "f001b-cut.jpg",
+				std::string(jpeg.begin(), jpeg.begin() + static_cast<long>(jpeg.size() / 2)));
+	// Not an extension the loader reads: not listed at all (the old list had .tif).
+	ASSERT_TRUE(cv::imwrite((dir / "seq" / "f001c.tif").string(), cv::Mat(48, 64, CV_8UC3)));
+
+	auto pool = FramePool::create(2);
+	auto src = must(create_source(replay_spec(dir / "seq"), pool));
+	ASSERT_TRUE(src->open().ok());
+	std::vector<std::string> skipped;
+	int frames = 0;
+	for (int i = 0; i < 10; ++i) {
+		auto f = src->next(1s);
+		if (f.ok()) {
+			++frames;
+			continue;
+		}
+		if (f.error().code == -ENODATA)
+			break;
+		ASSERT_EQ(f.error().code, -EBADMSG) << f.error().message;
+		skipped.push_back(f.error().message);
+	}
+	EXPECT_EQ(frames, 3);
+	ASSERT_EQ(skipped.size(), 2u);
+	EXPECT_EQ(skipped[0].rfind("f001a-huge.png: image too large: 20000x20000", 0), 0u) << skipped[0];
+	EXPECT_EQ(skipped[1].rfind("f001b-cut.jpg: truncated or corrupt JPEG", 0), 0u) << skipped[1];
+	src->close();
+
+	// The capture thread counts them and goes on.
+	std::atomic<int> delivered{0};
+	CaptureThread t(must(create_source(replay_spec(dir / "seq"), FramePool::create(2))),
+			Backoff{}, [&](FramePtr) { ++delivered; });
+	t.start();
+	for (int i = 0; i < 500 && !t.ended(); ++i)
+		std::this_thread::sleep_for(10ms);
+	ASSERT_TRUE(t.ended());
+	t.stop();
+	EXPECT_EQ(delivered.load(), 3);
+	EXPECT_EQ(t.stats().skipped, 2u);
+	EXPECT_EQ(t.stats().failures, 0u);
+}
+
+TEST(Replay, StillsAreMarkedAndOnlyForDirectories)
+{
+	lethe::test::TempDir dir;
+	write_sequence(dir / "seq", 2);
+	for (bool stills : {false, true}) {
+		auto spec = replay_spec(dir / "seq");
+		spec.stills = stills;
+		auto pool = FramePool::create(2);
+		auto src = must(create_source(spec, pool));
+		ASSERT_TRUE(src->open().ok());
+		for (int i = 0; i < 2; ++i) {
+			auto f = src->next(1s);
+			ASSERT_TRUE(f.ok()) << f.error().message;
+			EXPECT_EQ((*f)->still, stills);
+		}
+	}
+	// A video file is frames, never photos.
+	const auto video = dir / "v.avi";
+	cv::VideoWriter w(video.string(), cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 25, {64, 48});
+	ASSERT_TRUE(w.isOpened());
+	w.write(cv::Mat(48, 64, CV_8UC3, cv::Scalar::all(9)));
+	w.release();
+	auto spec = replay_spec(video);
+	spec.stills = true;
+	auto src = must(create_source(spec, FramePool::create(2)));
+	auto st = src->open();
+	ASSERT_FALSE(st.ok());
+	EXPECT_NE(st.error().message.find("stills = true wants a directory"), std::string::npos)
+		<< st.error().message;
+}
+
+TEST(ImageFile, OneListOfExtensionsForReadAndReplay)
+{
+	EXPECT_TRUE(has_image_extension("a/B.JPG"));
+	EXPECT_TRUE(has_image_extension("x.jpeg"));
+	EXPECT_TRUE(has_image_extension("x.Png"));
+	EXPECT_TRUE(has_image_extension("x.bmp"));
+	EXPECT_FALSE(has_image_extension("x.tiff"));
+	EXPECT_FALSE(has_image_extension("x.webp"));
+	EXPECT_FALSE(has_image_extension("jpg"));
+	lethe::test::TempDir dir;
+	for (const char *n : {"b.png", "a.JPG", "c.txt", "d.webp"})
+		lethe::test::write_file(dir / n, "x");
+	fs::create_directories(dir / "e.jpg"); // a directory, not a file
+	auto files = list_image_files(dir.path());
+	ASSERT_TRUE(files.ok());
+	ASSERT_EQ(files->size(), 2u);
+	EXPECT_EQ((*files)[0].filename(), "a.JPG");
+	EXPECT_EQ((*files)[1].filename(), "b.png");
 }
 
 TEST(Replay, MissingDirectoryFailsToOpen)

@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "lethe/ocr/confidence_calibration.h"
-#include "lethe/ocr/image_file.h"
+#include "lethe/capture/image_file.h"
 #include "lethe/ocr/plate_reader.h"
 #include "support/temp_dir.h"
 
@@ -143,7 +143,7 @@ TEST(ConfidenceCalibration, ShippedFileForEngLoads)
 
 TEST(ConfidenceCalibration, ReaderReportsCalibratedConfidencesAndVerifiesOnRaw)
 {
-	auto img = load_image_file(std::string(LETHE_TEST_DATA_DIR) + "/samples/us-front.jpg");
+	auto img = capture::load_image_file(std::string(LETHE_TEST_DATA_DIR) + "/samples/us-front.jpg");
 	ASSERT_TRUE(img.ok());
 	ReaderOptions o;
 	o.region = Region::Us;

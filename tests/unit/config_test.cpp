@@ -141,6 +141,21 @@ TEST(Config, ReaderCalibration)
 	EXPECT_NE(e2.find("calibration"), std::string::npos) << e2;
 }
 
+TEST(Config, StillsOnlyForReplay)
+{
+	auto ok = parse("[device]\nid = \"a\"\n[[camera]]\nid = \"c\"\nsource = \"replay\"\n"
+			"uri = \"/photos\"\nstills = true\n",
+			"t.toml");
+	ASSERT_TRUE(ok.ok()) << ok.error().message;
+	ASSERT_EQ(ok->cameras.size(), 1u);
+	EXPECT_TRUE(ok->cameras[0].source.stills);
+	const auto e = errors_of("[device]\nid = \"a\"\n[[camera]]\nid = \"c\"\nsource = \"v4l2\"\n"
+				 "uri = \"/dev/video0\"\nstills = true\n");
+	EXPECT_NE(e.find("t.toml:7: camera[0].stills: only for source = \"replay\""),
+		  std::string::npos)
+		<< e;
+}
+
 TEST(Config, EveryErrorIsReported)
 {
 	const auto e = errors_of(R"([device]

@@ -7,7 +7,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "lethe/detect/dnn_detector.h"
-#include "lethe/ocr/image_file.h"
+#include "lethe/capture/image_file.h"
 #include "lethe/ocr/plate_reader.h"
 #include "support/samples.h"
 #include "support/temp_dir.h"
@@ -21,7 +21,7 @@ std::vector<Sample> samples() { return test::labelled_samples(); }
 
 cv::Mat load(const std::string &file)
 {
-	auto m = ocr::load_image_file(std::string(LETHE_TEST_DATA_DIR) + "/samples/" + file);
+	auto m = capture::load_image_file(std::string(LETHE_TEST_DATA_DIR) + "/samples/" + file);
 	EXPECT_TRUE(m.ok()) << file;
 	return m.ok() ? *m : cv::Mat();
 }

@@ -1005,7 +1005,17 @@ TEST(Event, JsonRoundTripAndValidation)
 	ASSERT_TRUE(back) << back.error().message;
 	EXPECT_EQ(back->event_id, e.event_id);
 	EXPECT_EQ(format_time_ms(back->time), format_time_ms(e.time));
+	EXPECT_TRUE(back->location_text.empty());
+	EXPECT_EQ(j.find("location_text"), std::string::npos); // omitted when there is none
+	// A free-text location is published as written, and read back.
+	e.location_text = "North gate, lane 2";
+	auto with_text = event_from_json(to_json(e));
+	ASSERT_TRUE(with_text) << with_text.error().message;
+	EXPECT_EQ(with_text->location_text, "North gate, lane 2");
 	auto bad = nlohmann::json::parse(j);
+	bad["location_text"] = "";
+	EXPECT_FALSE(event_from_json(bad.dump()));
+	bad = nlohmann::json::parse(j);
 	bad["verification_required"] = false;
 	EXPECT_FALSE(event_from_json(bad.dump()));
 	bad = nlohmann::json::parse(j);
@@ -1032,6 +1042,9 @@ TEST(Event, ValidatesAgainstThePublishedJsonSchema)
 	e.policy_version = 3;
 	write_file(dir / "with-location.json", to_json(e));
 	e.location.reset();
+	e.location_text = "North gate, lane 2";
+	write_file(dir / "with-location-text.json", to_json(e));
+	e.location_text.clear();
 	e.region.clear();
 	write_file(dir / "minimal.json", to_json(e));
 	auto bad = nlohmann::json::parse(to_json(e));
@@ -1046,6 +1059,8 @@ TEST(Event, ValidatesAgainstThePublishedJsonSchema)
 				   true);
 	};
 	auto r = check("with-location.json");
+	EXPECT_EQ(r.status, 0) << r.output;
+	r = check("with-location-text.json");
 	EXPECT_EQ(r.status, 0) << r.output;
 	r = check("minimal.json");
 	EXPECT_EQ(r.status, 0) << r.output;

@@ -4,10 +4,10 @@
 
 #include <opencv2/imgcodecs.hpp>
 
-#include "lethe/ocr/image_file.h"
+#include "lethe/capture/image_file.h"
 #include "support/temp_dir.h"
 
-namespace lethe::ocr {
+namespace lethe::capture {
 namespace {
 
 const std::string kSample = std::string(LETHE_TEST_DATA_DIR) + "/samples/us-front.jpg";
@@ -160,4 +160,4 @@ TEST(ImageFile, CorruptHeaderDoesNotCrash)
 }
 
 } // namespace
-} // namespace lethe::ocr
+} // namespace lethe::capture

@@ -13,7 +13,7 @@
 
 #include "lethe/detect/plate_detector.h"
 #include "lethe/ocr/char_row.h"
-#include "lethe/ocr/image_file.h"
+#include "lethe/capture/image_file.h"
 #include "lethe/ocr/plate_reader.h"
 #include "lethe/ocr/tesseract_recognizer.h"
 #include "support/samples.h"

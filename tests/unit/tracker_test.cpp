@@ -244,4 +244,55 @@ TEST(Tracker, ParkedVehicleReportedOnce)
 	EXPECT_EQ(events, 1);
 }
 
+TEST(Tracker, EachStillIsOneWholeSighting)
+{
+	// Photos of three vehicles (a folder of stills): each is one event at once, although
+	// min_frames asks for two frames, and none is joined to the photo before it.
+	TrackerOptions o;
+	o.min_frames = 2;
+	Tracker tr(o);
+	std::vector<ReadEvent> events;
+	const std::vector<std::string> plates = {"7ABC123", "KLM4829", "7ABC128"};
+	for (std::size_t i = 0; i < plates.size(); ++i) {
+		auto f = frame(i + 1, {sighting({100, 100, 120, 40}, {{plates[i], 0.8}})});
+		f.still = true;
+		auto out = tr.update(std::move(f));
+		ASSERT_EQ(out.size(), 1u) << plates[i];
+		EXPECT_EQ(out.front().text, plates[i]);
+		EXPECT_EQ(out.front().sightings, 1u);
+		EXPECT_FALSE(out.front().crop.empty());
+		EXPECT_EQ(tr.active(), 0u);
+		events.push_back(std::move(out.front()));
+	}
+	EXPECT_TRUE(tr.flush().empty());
+	EXPECT_EQ(tr.too_short("cam0"), 0u);
+
+	// A still ends what video frames left open (a track of one frame stays too short).
+	auto video = frame(10, {sighting({10, 10, 120, 40}, {{"ZZZ999", 0.8}})});
+	EXPECT_TRUE(tr.update(std::move(video)).empty());
+	auto still = frame(11, {sighting({300, 300, 120, 40}, {{"PAG5219", 0.8}})});
+	still.still = true;
+	auto out = tr.update(std::move(still));
+	ASSERT_EQ(out.size(), 1u);
+	EXPECT_EQ(out.front().text, "PAG5219");
+	EXPECT_EQ(tr.active(), 0u);
+	EXPECT_EQ(tr.too_short("cam0"), 1u);
+}
+
+TEST(Tracker, VideoFramesOfDifferentVehiclesAreCountedTooShort)
+{
+	// The same photos read as video frames: each plate seen once, no event, but counted, so
+	// that the daemon can say why a folder of photos gave nothing.
+	Tracker tr(TrackerOptions{});
+	std::size_t events = 0;
+	const std::vector<std::string> plates = {"7ABC123", "KLM4829", "PAG5219"};
+	for (std::size_t i = 0; i < plates.size(); ++i)
+		events += tr.update(frame(i + 1, {sighting({100, 100, 120, 40}, {{plates[i], 0.8}})}))
+				  .size();
+	events += tr.flush().size();
+	EXPECT_EQ(events, 0u);
+	EXPECT_EQ(tr.too_short("cam0"), 3u);
+	EXPECT_EQ(tr.too_short("other"), 0u);
+}
+
 } // namespace

@@ -31,6 +31,7 @@ struct CaptureStats {
 	std::uint64_t frames = 0; ///< frames delivered to the sink
 	std::uint64_t failures = 0; ///< open failures and read errors
 	std::uint64_t reopens = 0;
+	std::uint64_t skipped = 0; ///< inputs skipped (replay files that are not loadable images)
 	std::uint64_t pool_exhausted = 0; ///< frames the camera had but no buffer was free for
 	std::chrono::steady_clock::time_point last_frame{}; ///< epoch if none yet
 	std::string last_error;

@@ -28,6 +28,7 @@ struct Frame {
 	std::uint64_t sequence = 0; ///< per source, strictly increasing (gaps = frames lost)
 	std::chrono::steady_clock::time_point monotonic{}; ///< capture time on the monotonic clock
 	std::chrono::system_clock::time_point wall{};      ///< capture time, UTC
+	bool still = false; ///< a photo on its own (replay `stills`): one frame is a whole sighting
 };
 
 using FramePtr = std::shared_ptr<const Frame>;

@@ -35,6 +35,8 @@ struct SourceSpec {
 	std::optional<float> gain;      ///< manual analogue gain
 	double replay_fps = 0;          ///< replay pacing; 0 = as fast as the pipeline takes frames
 	bool loop = false;              ///< replay: start again at the end instead of ending
+	bool stills = false;            ///< replay directory: each image is a photo of its own
+					///< vehicle, not a video frame (Frame::still)
 	bool operator==(const SourceSpec &) const = default;
 };
 
@@ -47,8 +49,9 @@ public:
 	/// Open (or reopen after close()) the device/stream/file.
 	[[nodiscard]] virtual Status open() = 0;
 	/// The next frame. Errors: -EAGAIN no frame within the timeout (try again);
-	/// -ENODATA a finite source has ended; anything else: the source failed — close() it
-	/// and reopen later.
+	/// -EBADMSG one input was skipped (a replay file that is not a loadable image; the
+	/// message names the file, never its content; try again); -ENODATA a finite source has
+	/// ended; anything else: the source failed — close() it and reopen later.
 	[[nodiscard]] virtual Result<FramePtr> next(std::chrono::milliseconds timeout) = 0;
 	virtual void close() = 0;
 	/// True for sources that end (replay without loop).

@@ -32,9 +32,11 @@ struct HitEvent {
 	std::string camera_id;
 	TimePoint time{};     ///< when the plate was read (UTC)
 	std::optional<Location> location;
+	std::string location_text; ///< the configured location when it is free text, not "lat,lon"
 	std::string plate;    ///< the read text (normalised), known at hit time
 	double confidence = 0; ///< OCR/track confidence 0..1
-	std::string region;   ///< region read from the plate, may be empty
+	std::string region;   ///< the plate syntax the reader used ([reader] region), not read
+			      ///< from the plate; may be empty
 	std::string list_id;
 	std::string category;
 	hotlist::MatchType match_type = hotlist::MatchType::Exact;

@@ -28,7 +28,7 @@ struct Sighting {
 	cv::Rect box;                      ///< in source-frame pixels
 	std::vector<Candidate> candidates; ///< ranked, best first (at least one)
 	cv::Mat crop;                      ///< the plate region, owned (clone), may be empty
-	std::string region;                ///< syntax region the reader matched ("us", "eu", …)
+	std::string region;                ///< the reader's configured syntax region ("us", "eu", …)
 	Sighting() = default;
 	Sighting(Sighting &&) noexcept = default;
 	Sighting &operator=(Sighting &&) noexcept = default;
@@ -43,6 +43,7 @@ struct FrameReads {
 	std::uint64_t sequence = 0;
 	SteadyTime monotonic{};
 	WallTime wall{};
+	bool still = false; ///< a photo on its own: each sighting is a whole track (min_frames met)
 	std::vector<Sighting> sightings;
 };
 
@@ -95,7 +96,9 @@ public:
 	explicit Tracker(TrackerOptions options) : options_(options) {}
 
 	/// Add one frame's sightings; returns the events of tracks that ended with it.
-	/// Frames of one camera may arrive slightly out of order (several workers).
+	/// Frames of one camera may arrive slightly out of order (several workers). A still
+	/// (FrameReads::still) ends the camera's open tracks and gives one event per sighting
+	/// at once: one photo, one vehicle, whatever min_frames says.
 	[[nodiscard]] std::vector<ReadEvent> update(FrameReads frame);
 	/// End the tracks of cameras from which no frame has arrived for `timeout` of real time
 	/// (`now` is std::chrono::steady_clock::now(); a camera that stalled or died). Cameras
@@ -107,6 +110,8 @@ public:
 	/// End every track (end of stream, shutdown, reload).
 	[[nodiscard]] std::vector<ReadEvent> flush();
 	[[nodiscard]] std::size_t active() const;
+	/// Tracks of this camera that ended seen in fewer than min_frames frames (no event).
+	[[nodiscard]] std::uint64_t too_short(const std::string &camera_id) const;
 
 private:
 	struct Track {
@@ -129,11 +134,13 @@ private:
 		SteadyTime latest{};
 		SteadyTime arrival{}; ///< real (steady) time the last frame was added
 		std::uint64_t latest_sequence = 0;
+		std::uint64_t too_short = 0; ///< tracks dropped for fewer than min_frames sightings
 	};
 
 	void end_tracks(const std::string &camera, CameraState &state, bool all, SteadyTime now,
 			std::vector<ReadEvent> &out, bool count_frames);
-	std::optional<ReadEvent> finish(const std::string &camera, Track &track);
+	std::optional<ReadEvent> finish(const std::string &camera, CameraState &state, Track &track,
+					bool still = false);
 
 	TrackerOptions options_;
 	std::map<std::string, CameraState> cameras_;

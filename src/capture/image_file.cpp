@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// Safe image loading: size limits checked from the file header before any decoding.
-#include "lethe/ocr/image_file.h"
+// Safe image loading (`lethe read`, replay directories): size limits checked from the header first.
+#include "lethe/capture/image_file.h"
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -10,7 +13,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 
-namespace lethe::ocr {
+namespace lethe::capture {
 
 namespace {
 
@@ -178,7 +181,8 @@ Result<ImageHeader> probe_image(const std::uint8_t *data, std::size_t size)
 	return make_error(-EINVAL, "not a JPEG, PNG or BMP image");
 }
 
-Result<cv::Mat> decode_image(const std::uint8_t *data, std::size_t size, const ImageLimits &limits)
+Status decode_image_into(const std::uint8_t *data, std::size_t size, cv::Mat &out,
+			 const ImageLimits &limits)
 {
 	auto h = probe_image(data, size);
 	if (!h)
@@ -191,20 +195,30 @@ Result<cv::Mat> decode_image(const std::uint8_t *data, std::size_t size, const I
 						  std::to_string(limits.max_side) + " per side)");
 	// cv::Mat over the caller's bytes: imdecode only reads it.
 	const cv::Mat buf(1, static_cast<int>(size), CV_8UC1, const_cast<std::uint8_t *>(data));
-	cv::Mat img;
 	try {
-		img = cv::imdecode(buf, cv::IMREAD_COLOR);
+		cv::imdecode(buf, cv::IMREAD_COLOR, &out);
 	} catch (const cv::Exception &e) {
+		out.release();
 		return make_error(-ENODATA, std::string("cannot decode ") + h->format + ": " + e.what());
 	}
-	if (img.empty())
+	if (out.empty())
 		return make_error(-ENODATA, "cannot decode " + h->format + " data");
-	if (img.cols != h->width || img.rows != h->height)
+	if (out.cols != h->width || out.rows != h->height) {
+		out.release();
 		return make_error(-ENODATA, "decoded size differs from the " + h->format + " header");
+	}
+	return {};
+}
+
+Result<cv::Mat> decode_image(const std::uint8_t *data, std::size_t size, const ImageLimits &limits)
+{
+	cv::Mat img;
+	if (Status st = decode_image_into(data, size, img, limits); !st)
+		return st.error();
 	return img;
 }
 
-Result<cv::Mat> load_image_file(const std::string &path, const ImageLimits &limits)
+Status load_image_file_into(const std::string &path, cv::Mat &out, const ImageLimits &limits)
 {
 	namespace fs = std::filesystem;
 	std::error_code ec;
@@ -230,7 +244,37 @@ Result<cv::Mat> load_image_file(const std::string &path, const ImageLimits &limi
 	in.read(reinterpret_cast<char *>(bytes.data()), static_cast<std::streamsize>(size));
 	if (static_cast<std::uintmax_t>(in.gcount()) != size)
 		return make_error(-EIO, "short read");
-	return decode_image(bytes.data(), bytes.size(), limits);
+	return decode_image_into(bytes.data(), bytes.size(), out, limits);
 }
 
-} // namespace lethe::ocr
+Result<cv::Mat> load_image_file(const std::string &path, const ImageLimits &limits)
+{
+	cv::Mat img;
+	if (Status st = load_image_file_into(path, img, limits); !st)
+		return st.error();
+	return img;
+}
+
+bool has_image_extension(const std::filesystem::path &path)
+{
+	std::string ext = path.extension().string();
+	std::transform(ext.begin(), ext.end(), ext.begin(),
+		       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+	return std::find(kImageExtensions.begin(), kImageExtensions.end(), ext) !=
+	       kImageExtensions.end();
+}
+
+Result<std::vector<std::filesystem::path>> list_image_files(const std::filesystem::path &dir)
+{
+	std::vector<std::filesystem::path> files;
+	std::error_code ec;
+	for (const auto &e : std::filesystem::directory_iterator(dir, ec))
+		if (e.is_regular_file(ec) && has_image_extension(e.path()))
+			files.push_back(e.path());
+	if (ec)
+		return make_error(-EIO, "cannot list " + dir.string() + ": " + ec.message());
+	std::sort(files.begin(), files.end());
+	return files;
+}
+
+} // namespace lethe::capture
