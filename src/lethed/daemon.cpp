@@ -990,8 +990,9 @@ void Daemon::throttled(uid_t uid, std::uint64_t busy, std::uint64_t dropped)
 		   std::to_string(dropped) + " unfinished session(s) closed for newer ones";
 	e.policy_hash = current_policy().hash;
 	LOG(Daemon, Warning) << "control socket: uid " << uid << ": " << e.reason;
-	if (Status s = audit_->append(std::move(e)); !s)
+	if (Status s = audit_->append(std::move(e)); !s) {
 		LOG(Audit, Error) << "control throttling not recorded: " << s.error().message;
+	}
 }
 
 json Daemon::handle(const json &request, int fd)
