@@ -58,14 +58,18 @@ int list(const std::string &socket, bool json, bool local)
 		std::printf("%s\n", out.dump().c_str());
 		return kExitOk;
 	}
+	// The configured cameras are cameras too: the detected ones are listed apart, as "other"
+	// cameras when some are configured.
 	for (const auto &c : configured)
 		std::printf("configured %-10s %-6s %s\n", c.value("id", "").c_str(),
 			    c.value("open", false) ? "open" : "DOWN", c.value("source", "").c_str());
 	if (available.empty()) {
-		std::printf("no cameras found\n");
+		std::printf("%s\n", configured.empty() ? "no cameras detected"
+						       : "no other cameras detected on this machine");
 		return kExitOk;
 	}
-	std::printf("%-10s %-40s %-24s %s\n", "BACKEND", "ID", "MODEL", "DETAIL");
+	std::printf("detected on this machine:\n%-10s %-40s %-24s %s\n", "BACKEND", "ID", "MODEL",
+		    "DETAIL");
 	for (const auto &c : available)
 		std::printf("%-10s %-40s %-24s %s\n", c.value("backend", "").c_str(),
 			    c.value("id", "").c_str(), c.value("model", "").c_str(),

@@ -18,6 +18,7 @@
 
 #include "cli/command.h"
 #include "lethe/capture/image_file.h"
+#include "lethe/common/rounding.h"
 #include "lethe/ocr/plate_reader.h"
 #include "lethe/ocr/reader_models.h"
 
@@ -46,11 +47,6 @@ std::vector<std::string> expand(const std::vector<std::string> &paths)
 		}
 	}
 	return out;
-}
-
-double round_to(double v, double step)
-{
-	return std::round(v / step) * step;
 }
 
 struct Outcome {
@@ -87,7 +83,7 @@ std::string json_line(const Outcome &o)
 {
 	nlohmann::json j;
 	j["file"] = o.file;
-	j["ms"] = round_to(o.ms, 0.01);
+	j["ms"] = round_decimals(o.ms, 2);
 	if (o.failed) {
 		j["error"] = o.error;
 	} else {
@@ -95,11 +91,12 @@ std::string json_line(const Outcome &o)
 		for (const auto &p : o.plates) {
 			nlohmann::json jp;
 			jp["text"] = p.text;
-			jp["confidence"] = round_to(p.confidence, 0.001);
+			jp["confidence"] = round_decimals(p.confidence, 3);
 			jp["box"] = {p.box.x, p.box.y, p.box.width, p.box.height};
 			auto cands = nlohmann::json::array();
 			for (const auto &c : p.candidates)
-				cands.push_back({{"text", c.text}, {"confidence", round_to(c.confidence, 0.001)}});
+				cands.push_back({{"text", c.text},
+						 {"confidence", round_decimals(c.confidence, 3)}});
 			jp["candidates"] = std::move(cands);
 			plates.push_back(std::move(jp));
 		}
@@ -222,6 +219,7 @@ int run_read(int argc, char **argv)
 		return kExitFailure;
 	}
 
+	const auto started = std::chrono::steady_clock::now();
 	const std::vector<std::string> files = expand(paths);
 	threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(1, files.size())));
 	std::vector<std::unique_ptr<ocr::PlateReader>> readers;
@@ -244,7 +242,7 @@ int run_read(int argc, char **argv)
 	std::deque<std::size_t> queue;
 	std::map<std::size_t, Outcome> done;
 	bool closed = false;
-	bool any_failed = false;
+	std::size_t images = 0, failed = 0, plates = 0; // for the summary
 
 	std::vector<std::thread> workers;
 	for (unsigned t = 0; t < threads; ++t) {
@@ -282,7 +280,11 @@ int run_read(int argc, char **argv)
 			return;
 		lock.unlock();
 		for (const auto &o : ready) {
-			any_failed = any_failed || o.failed;
+			if (o.failed)
+				++failed;
+			else
+				++images;
+			plates += o.plates.size();
 			const std::string s = json ? json_line(o) : table_lines(o);
 			std::fwrite(s.data(), 1, s.size(), stdout);
 		}
@@ -313,7 +315,13 @@ int run_read(int argc, char **argv)
 	}
 	for (auto &w : workers)
 		w.join();
-	return any_failed ? kExitFailure : kExitOk;
+	// One line on stderr (stdout stays the results): counts and time, never a plate.
+	const double secs =
+		std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+	std::fprintf(stderr,
+		     "lethe read: %zu image(s) read, %zu plate(s) found, %zu failed, %.2f s\n",
+		     images, plates, failed, secs);
+	return failed > 0 ? kExitFailure : kExitOk;
 }
 
 } // namespace

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// `lethe selftest`: camera, models, broker, policy, hot lists, disk, clock — checked by the daemon.
+// `lethe selftest`: camera, models, broker, topics, policy, hot lists, disk, clock (the daemon checks).
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
@@ -48,7 +48,9 @@ int run_selftest(int argc, char **argv)
 
 } // namespace
 
-LETHE_COMMAND("selftest", "Check camera, models, broker, policy, hot lists, disk and clock",
+LETHE_COMMAND("selftest",
+	      "Check camera, models, broker, topics the policy allows, policy, hot lists, disk "
+	      "and clock",
 	      run_selftest);
 
 } // namespace lethe::cli

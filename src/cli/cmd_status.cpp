@@ -13,7 +13,8 @@ namespace {
 int run_status(int argc, char **argv)
 {
 	CLI::App app{"Show the running daemon's state. Exit 0 healthy, 1 degraded (a camera down, "
-		     "broker unreachable, policy fallback), 3 daemon unreachable",
+		     "broker unreachable, policy fallback, a configured topic the policy refuses), "
+		     "3 daemon unreachable",
 		     "lethe status"};
 	bool json = false;
 	std::string socket;
@@ -66,11 +67,16 @@ int run_status(int argc, char **argv)
 		    static_cast<unsigned long long>(p.value("events", 0)),
 		    static_cast<unsigned long long>(r.value("hits", 0)),
 		    static_cast<unsigned long long>(r.value("nonhits", 0)));
+	// Hits no broker took (refused by the policy, stale): a technician must see them.
+	std::printf("hits       %llu unpublished (accepted by no broker)\n",
+		    static_cast<unsigned long long>(r.value("hits_unpublished", 0)));
 	for (const auto &b : r.value("brokers", nlohmann::json::array()))
-		std::printf("broker     %-10s %s  outbox %zu  acked %llu\n", b.value("name", "").c_str(),
+		std::printf("broker     %-10s %s  outbox %zu  acked %llu  refused %llu\n",
+			    b.value("name", "").c_str(),
 			    b.value("connected", false) ? "connected" : "DISCONNECTED",
 			    b.value("outbox_depth", std::size_t{0}),
-			    static_cast<unsigned long long>(b.value("acked", 0)));
+			    static_cast<unsigned long long>(b.value("acked", 0)),
+			    static_cast<unsigned long long>(b.value("refused", 0)));
 	return healthy ? kExitOk : kExitFailure;
 }
 

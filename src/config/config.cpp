@@ -376,6 +376,7 @@ void parse_broker(Parser &p, const toml::table &t, std::size_t index, Config &cf
 	// Absent: the default topic; "": no status messages (and no last will).
 	b.status_topic = "lethe/" + cfg.device.id + "/status";
 	p.get(t, section, "status_topic", b.status_topic, {}, 256);
+	b.status_topic_configured = t.contains("status_topic");
 	if (const toml::node *n = t.get("status_topic");
 	    n && !b.status_topic.empty() && !valid_topic(b.status_topic))
 		p.error(n->source(), section + ".status_topic: \"\" (no status) or 1..256 bytes, no "

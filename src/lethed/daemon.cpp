@@ -16,6 +16,7 @@
 
 #include "lethe/common/crypto.h"
 #include "lethe/common/log.h"
+#include "lethe/common/rounding.h"
 #include "lethe/audit/query_digest.h"
 #include "lethe/retention/lookup.h"
 #include "lethe/retention/report.h"
@@ -146,6 +147,11 @@ Status Daemon::open_publishers()
 		pc.status_topic = b.status_topic; // "" = none (the config fills in the default)
 		pc.username = b.username;
 		pc.password_file = b.password_file;
+		broker.status_topic = pc.status_topic;
+		broker.status_topic_set = b.status_topic_configured && !b.status_topic.empty();
+		// Each status message carries the figures of that moment (brokers_ goes before
+		// the pipeline and the stores: stop() clears it).
+		pc.health = [this] { return health(); };
 		pc.keepalive = std::chrono::seconds(b.keepalive_s);
 		pc.mqtt5 = b.mqtt_version == 5;
 		pc.retention_now = [r = retention_.get()] { return r->now(); }; // outlives brokers_
@@ -188,6 +194,7 @@ Status Daemon::start()
 	}
 	control_->start();
 	LOG(Daemon, Info) << "lethed " << LETHE_VERSION << " running as device " << config_.device.id;
+	log_topic_checks();
 	return {};
 }
 
@@ -618,6 +625,7 @@ Status Daemon::reload()
 	}
 	for (auto &b : brokers_)
 		b.publisher->set_policy(policy);
+	log_topic_checks();
 	load_hotlists();
 
 	const bool rebuild = next.cameras != config_.cameras || next.pipeline != config_.pipeline ||
@@ -692,6 +700,79 @@ bool Daemon::frames_flowing(std::chrono::steady_clock::duration window) const
 	return pipeline_ && pipeline_->frames_flowing(window);
 }
 
+publish::Health Daemon::health() const
+{
+	publish::Health h;
+	PipelineStats ps;
+	{
+		std::lock_guard lock(pipeline_mutex_);
+		if (pipeline_)
+			ps = pipeline_->stats();
+	}
+	h.frames_per_second = ps.frames_per_second;
+	h.frames = ps.frames_read;
+	h.reads = ps.events;
+	h.hits = hits_.load();
+	// The oldest list: the age an integrator alerts on.
+	const auto now = std::chrono::system_clock::now();
+	std::lock_guard lock(policy_mutex_);
+	if (matchers_)
+		for (const auto &m : *matchers_) {
+			const std::int64_t age = m->age(now).count();
+			if (!h.hotlist_age_s || age > *h.hotlist_age_s) {
+				h.hotlist_age_s = age;
+				h.hotlist_id = m->info().id;
+			}
+		}
+	return h;
+}
+
+std::vector<Daemon::TopicCheck> Daemon::topic_checks() const
+{
+	policy::Policy policy;
+	{
+		std::lock_guard lock(policy_mutex_);
+		if (effective_.fallback)
+			return {};
+		policy = effective_.policy;
+	}
+	const std::string named = "policy '" + policy.id + "' v" + std::to_string(policy.version);
+	std::vector<TopicCheck> out;
+	for (const auto &b : brokers_) {
+		const std::string where = "broker " + b.name + " (" + b.address + "): ";
+		const std::size_t before = out.size();
+		if (b.topic.empty())
+			out.push_back({"warn", where + "no hit_topic configured: no hit is sent there"});
+		else if (!publish::Publisher::allowed(policy, b.address, b.topic))
+			out.push_back({"FAIL", where + named + " does not allow the hit topic '" +
+						       b.topic + "': every hit is refused"});
+		if (!b.status_topic.empty() && // "" = no status messages
+		    !publish::Publisher::allowed(policy, b.address, b.status_topic)) {
+			const bool set = b.status_topic_set;
+			out.push_back({set ? "FAIL" : "warn",
+				       where + named + " does not allow the " + (set ? "" : "default ") +
+					       "status topic '" + b.status_topic + "': no status is sent"});
+		}
+		if (out.size() == before)
+			out.push_back({"ok", where + named + " allows hit topic '" + b.topic + "'" +
+						     (b.status_topic.empty()
+							      ? std::string(" (no status topic)")
+							      : " and status topic '" + b.status_topic + "'")});
+	}
+	return out;
+}
+
+void Daemon::log_topic_checks() const
+{
+	for (const auto &c : topic_checks()) {
+		if (c.result == "FAIL") {
+			LOG(Publish, Error) << c.detail;
+		} else if (c.result == "warn") {
+			LOG(Publish, Warning) << c.detail;
+		}
+	}
+}
+
 json Daemon::status_json() const
 {
 	json j{{"ok", true}, {"device_id", config_.device.id}, {"version", LETHE_VERSION}};
@@ -737,7 +818,8 @@ json Daemon::status_json() const
 		cams.push_back({{"id", c.camera_id}, {"source", c.source}, {"open", c.open},
 				{"ended", c.ended}, {"frames", c.frames}, {"failures", c.failures},
 				{"reopens", c.reopens}, {"pool_exhausted", c.pool_exhausted},
-				{"last_frame_s", since}, {"last_error", c.last_error}});
+				{"last_frame_s", round_decimals(since, 3)},
+				{"last_error", c.last_error}});
 		cams.back()["skipped"] = c.skipped; // replay files that were not loadable images
 		if (!c.open && !c.ended)
 			problems.push_back("camera " + c.camera_id + " is down: " + c.last_error);
@@ -747,7 +829,8 @@ json Daemon::status_json() const
 			 {"frames_read", ps.frames_read}, {"read_errors", ps.read_errors},
 			 {"sightings", ps.sightings}, {"events", ps.events},
 			 {"frame_queue", ps.frame_queue}, {"event_queue", ps.event_queue},
-			 {"tracks", ps.tracks}, {"frames_per_second", ps.frames_per_second},
+			 {"tracks", ps.tracks},
+			 {"frames_per_second", round_decimals(ps.frames_per_second, 2)},
 			 {"finished", finished()}};
 	j["hits"] = hits_.load();
 	j["hits_unpublished"] = hits_unpublished_.load();
@@ -764,6 +847,10 @@ json Daemon::status_json() const
 					   (s.last_error.empty() ? "" : ": " + s.last_error));
 	}
 	j["brokers"] = brokers;
+	// A device whose policy refuses its topics publishes nothing: not healthy.
+	for (const auto &c : topic_checks())
+		if (c.result == "FAIL")
+			problems.push_back(c.detail);
 	j["problems"] = problems;
 	j["healthy"] = problems.empty();
 	return j;
@@ -805,6 +892,9 @@ json Daemon::selftest_json() const
 	for (const auto &b : st["brokers"])
 		add("broker", b["connected"].get<bool>() ? "ok" : "FAIL",
 		    b["name"].get<std::string>() + (b["connected"].get<bool>() ? ": connected" : ": not connected"));
+	// Topics: the policy in force allows what each broker is configured to publish.
+	for (const auto &c : topic_checks())
+		add("topics", c.result, c.detail);
 	// Policy.
 	const auto &pol = st["policy"];
 	if (pol["fallback"].get<bool>()) {

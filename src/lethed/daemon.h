@@ -48,6 +48,11 @@ public:
 	[[nodiscard]] bool flush_outbox(std::chrono::milliseconds timeout) const;
 	[[nodiscard]] bool frames_flowing(std::chrono::steady_clock::duration window) const;
 
+	/// The figures of the status topic and of --exit-when-done's progress lines, from the
+	/// counters `lethe status` shows: frames read, read events, hits, frames/s, and the
+	/// oldest installed hot list's id and age. Never a plate.
+	[[nodiscard]] publish::Health health() const;
+
 	// Control socket requests (also used by tests through the socket).
 	[[nodiscard]] nlohmann::json status_json() const;
 	[[nodiscard]] nlohmann::json selftest_json() const;
@@ -72,6 +77,17 @@ private:
 	[[nodiscard]] std::string recipient_of(const std::string &broker_address,
 					       const std::string &topic,
 					       const policy::Policy &policy) const;
+	/// Each broker's topics against the policy in force: "FAIL" when the hit topic (or a
+	/// configured status topic) is refused — the device cannot publish there —, "warn" for a
+	/// refused default status topic or no hit topic, else "ok". Empty under the strictest
+	/// fallback (reported as such). Detail names broker, topic and policy.
+	struct TopicCheck {
+		std::string result;
+		std::string detail;
+	};
+	[[nodiscard]] std::vector<TopicCheck> topic_checks() const;
+	/// At start and after each reload: an ERROR per refused topic, a WARNING per warning.
+	void log_topic_checks() const;
 	[[nodiscard]] std::shared_ptr<audit::Authorizer> authorizer() const;
 	void rejected(int fd, const std::string &reason);
 	void throttled(uid_t uid, std::uint64_t busy, std::uint64_t dropped);
@@ -108,6 +124,8 @@ private:
 		std::string name;
 		std::string address; ///< host:port, as policy recipients name it
 		std::string topic;   ///< hit topic
+		std::string status_topic;
+		bool status_topic_set = false; ///< configured (not the default)
 		std::unique_ptr<publish::Outbox> outbox;
 		std::unique_ptr<publish::Publisher> publisher;
 		std::uint64_t outbox_purged = 0; ///< expired entries already audited (purge thread)

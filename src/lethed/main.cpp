@@ -27,6 +27,18 @@ void forbid_core_dumps()
 	(void)::setrlimit(RLIMIT_CORE, &none);
 }
 
+/// With --exit-when-done (someone is watching): where the run is, on stderr whatever the log
+/// levels. Counts and rate only, never a plate.
+void print_progress(const lethe::daemon::Daemon &daemon, const char *what)
+{
+	const lethe::publish::Health h = daemon.health();
+	std::fprintf(stderr, "lethed: %s: %llu frames, %llu reads, %llu hits, %.1f frames/s\n",
+		     what, static_cast<unsigned long long>(h.frames),
+		     static_cast<unsigned long long>(h.reads), static_cast<unsigned long long>(h.hits),
+		     h.frames_per_second);
+	std::fflush(stderr);
+}
+
 int run(const std::string &config_path, bool exit_when_done)
 {
 
@@ -66,6 +78,8 @@ int run(const std::string &config_path, bool exit_when_done)
 	const auto tick = wd ? std::min<std::chrono::milliseconds>(
 				       std::chrono::duration_cast<std::chrono::milliseconds>(*wd) / 3, 1000ms)
 			     : 1000ms;
+	constexpr auto kProgressEvery = 5s;
+	auto next_progress = std::chrono::steady_clock::now() + kProgressEvery;
 	int rc = 0;
 	for (;;) {
 		timespec ts{tick.count() / 1000, (tick.count() % 1000) * 1000000};
@@ -81,7 +95,12 @@ int run(const std::string &config_path, bool exit_when_done)
 		}
 		if (wd && (*daemon)->frames_flowing(*wd))
 			lethe::daemon::notify::watchdog();
+		if (exit_when_done && std::chrono::steady_clock::now() >= next_progress) {
+			print_progress(**daemon, "progress");
+			next_progress += kProgressEvery;
+		}
 		if (exit_when_done && (*daemon)->finished()) {
+			print_progress(**daemon, "all input processed");
 			LOG(Daemon, Info) << "all input processed; flushing the outbox";
 			if (!(*daemon)->flush_outbox(60s)) {
 				LOG(Daemon, Error) << "outbox not flushed within 60 s: hits remain queued";
@@ -106,13 +125,20 @@ int main(int argc, char **argv)
 		     "lethed"};
 	std::string config_path = lethe::config::kDefaultPath;
 	bool exit_when_done = false;
+	bool version = false;
 	app.add_option("--config", config_path, "Configuration file (TOML)")->capture_default_str();
 	app.add_flag("--exit-when-done", exit_when_done,
-		     "For finite sources: process everything, flush the outbox, exit 0");
+		     "For finite sources: process everything (progress on stderr every 5 s), flush "
+		     "the outbox, exit 0");
+	app.add_flag("--version", version, "Print the version (as `lethe version`) and exit");
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &e) {
 		return app.exit(e) == 0 ? 0 : 2;
+	}
+	if (version) {
+		std::printf("lethed %s\n", LETHE_VERSION);
+		return 0;
 	}
 	try {
 		return run(config_path, exit_when_done);

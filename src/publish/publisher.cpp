@@ -18,6 +18,7 @@
 #include "lethe/common/atomic_file.h"
 #include "lethe/common/crypto.h"
 #include "lethe/common/log.h"
+#include "lethe/common/rounding.h"
 
 namespace lethe::publish {
 
@@ -262,7 +263,7 @@ std::string Publisher::status_json(bool online) const
 	j["time"] = format_time_ms(std::chrono::system_clock::now());
 	if (online) {
 		std::lock_guard lock(mutex_);
-		j["frames_per_second"] = health_.frames_per_second;
+		j["frames_per_second"] = round_decimals(health_.frames_per_second, 2);
 		j["frames"] = health_.frames;
 		j["reads"] = health_.reads;
 		j["hits"] = health_.hits;
@@ -287,6 +288,11 @@ void Publisher::send_status(bool online)
 		std::lock_guard lock(mutex_);
 		if (!allowed(policy_, config_.broker(), config_.status_topic))
 			return;
+	}
+	if (online && config_.health) {
+		Health now = config_.health(); // unlocked: the provider may take its own locks
+		std::lock_guard lock(mutex_);
+		health_ = std::move(now);
 	}
 	const std::string body = status_json(online);
 	mosquitto_publish(mosq_, nullptr, config_.status_topic.c_str(), static_cast<int>(body.size()),

@@ -189,6 +189,33 @@ bool LethedProcess::running()
 	return false;
 }
 
+nlohmann::json control(const LethedDevice &d, const std::string &args, int *status)
+{
+	auto r = run_command(kCli + " " + args + " --json --socket " + d.control_socket().string());
+	if (status)
+		*status = r.status;
+	auto j = nlohmann::json::parse(r.output, nullptr, false);
+	EXPECT_FALSE(j.is_discarded()) << args << ": " << r.output;
+	return j;
+}
+
+fs::path sign_policy(const fs::path &dir, const std::string &name,
+		     const std::vector<std::pair<std::string, std::string>> &edits)
+{
+	std::string text = read_file(dir / "policy.toml");
+	for (const auto &[from, to] : edits) {
+		const auto at = text.find(from);
+		EXPECT_NE(at, std::string::npos) << from;
+		if (at != std::string::npos)
+			text.replace(at, from.size(), to);
+	}
+	write_file(dir / (name + ".toml"), text);
+	const fs::path bundle = dir / (name + ".bundle");
+	sh(kCli + " policy sign --key " + (dir / "officer.key").string() + " --out " +
+	   bundle.string() + " " + (dir / (name + ".toml")).string());
+	return bundle;
+}
+
 bool wait_until(const std::function<bool()> &pred, std::chrono::milliseconds timeout)
 {
 	const auto end = std::chrono::steady_clock::now() + timeout;

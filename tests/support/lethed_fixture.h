@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "support/mosquitto_fixture.h"
 #include "support/temp_dir.h"
 
@@ -95,6 +97,16 @@ private:
 	pid_t pid_ = -1;
 	int exit_status_ = -1;
 };
+
+/// `lethe ARGS --json --socket SOCKET` against the device's lethed: the reply (a failed
+/// expectation if it is not JSON); the exit status in *status.
+nlohmann::json control(const LethedDevice &d, const std::string &args, int *status = nullptr);
+
+/// Sign dir/policy.toml (a test device's policy, officer key dir/officer.key) again with
+/// changes (each pair: text to replace, replacement) as dir/NAME.bundle; returns its path.
+/// Fails the current test if a text to replace is missing or signing fails.
+std::filesystem::path sign_policy(const std::filesystem::path &dir, const std::string &name,
+				  const std::vector<std::pair<std::string, std::string>> &edits);
 
 /// Poll pred every 50 ms until it holds or timeout passes; returns its last value.
 bool wait_until(const std::function<bool()> &pred, std::chrono::milliseconds timeout);

@@ -25,6 +25,7 @@
 
 #include "lethe/audit/audit_log.h"
 #include "lethe/capture/synthetic.h"
+#include "support/lethed_fixture.h"
 #include "support/mosquitto_fixture.h"
 #include "support/temp_dir.h"
 
@@ -346,24 +347,6 @@ json raw_request(const Device &d, const std::string &line)
 	return j;
 }
 
-/// Sign the device's policy again with changes (each pair: text to replace, replacement).
-fs::path sign_policy(const Device &d, const std::string &name,
-                     const std::vector<std::pair<std::string, std::string>> &edits)
-{
-	std::string text = read_file(d.dir / "policy.toml");
-	for (const auto &[from, to] : edits) {
-		const auto at = text.find(from);
-		EXPECT_NE(at, std::string::npos) << from;
-		if (at != std::string::npos)
-			text.replace(at, from.size(), to);
-	}
-	lethe::test::write_file(d.dir / (name + ".toml"), text);
-	const fs::path bundle = d.dir / (name + ".bundle");
-	sh(kCli + " policy sign --key " + (d.dir / "officer.key").string() + " --out " +
-	   bundle.string() + " " + (d.dir / (name + ".toml")).string());
-	return bundle;
-}
-
 lethe::audit::TimePoint when(const json &record, const char *key = "time")
 {
 	auto t = lethe::audit::parse_time(record.value(key, ""));
@@ -503,7 +486,7 @@ TEST(LethedAudit, RunIsAuditedAndRetroHitQueryFindsANonHitSighting)
 
 	// Installing a policy on the device's state directory takes a privacy officer: without
 	// the role it is refused, recorded, and nothing changes.
-	const auto v2 = sign_policy(d, "policy-v2",
+	const auto v2 = lethe::test::sign_policy(d.dir.path(), "policy-v2",
 	                            {{"version = 1", "version = 2"},
 	                             {"retro_hit_queries = true", "retro_hit_queries = false"}});
 	d.roles = "technician = [\"root\"]\ninvestigator = [\"root\"]\n"
@@ -794,7 +777,7 @@ TEST(LethedAudit, PurgeBatchesKeyDestructionAndAuditRetentionAreRecorded)
 	// privacy officer, applied on SIGHUP) purges it and destroys its epoch keys: both recorded.
 	ASSERT_TRUE(wait_for([&] { return !entries(d, "publish").empty(); }, 90s))
 	    << read_file(d.log);
-	const auto v2 = sign_policy(d, "policy-v2",
+	const auto v2 = lethe::test::sign_policy(d.dir.path(), "policy-v2",
 	                            {{"version = 1", "version = 2"},
 	                             {"hit_record = \"1d\"", "hit_record = \"0s\""},
 	                             {"hit_image = \"1d\"", "hit_image = \"0s\""}});

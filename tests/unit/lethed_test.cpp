@@ -39,6 +39,7 @@ const std::vector<std::string> kNonHitPlates = {"KLM4829", "MXQ1601"};
 
 using Device = lethe::test::LethedDevice;
 using Lethed = lethe::test::LethedProcess;
+using lethe::test::control;
 using lethe::test::make_replay;
 
 /// Every byte of every file under dir, searched for text in ASCII and UTF-16LE/BE.
@@ -63,16 +64,6 @@ std::vector<std::string> forensic_scan(const fs::path &dir, const std::vector<st
 		}
 	}
 	return found;
-}
-
-json control(const Device &d, const std::string &args, int *status = nullptr)
-{
-	auto r = run_command(kCli + " " + args + " --json --socket " + (d.run / "control.sock").string());
-	if (status)
-		*status = r.status;
-	auto j = json::parse(r.output, nullptr, false);
-	EXPECT_FALSE(j.is_discarded()) << args << ": " << r.output;
-	return j;
 }
 
 bool wait_for(const std::function<bool()> &pred, std::chrono::seconds timeout)

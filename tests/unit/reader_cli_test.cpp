@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -239,6 +240,44 @@ TEST(ReadCli, JsonLinesOnTheSamples)
 	}
 	EXPECT_GE(plates, 4);
 	EXPECT_TRUE(std::is_sorted(files.begin(), files.end()));
+}
+
+TEST(ReadCli, JsonFiguresWithoutFloatNoiseAndASummaryOnStderr)
+{
+	TempDir dir;
+	const auto err = dir / "stderr.txt";
+	auto r = run_command(join({kCli, "read", "--json", "--top", "3", q(kSamples),
+				   "/nonexistent.jpg", "2>" + q(err)}));
+	EXPECT_EQ(r.status, 1) << r.output;
+	// The numbers as printed (parsing would hide it: 70.96000000000001 reads back as 70.96):
+	// ms with at most 2 decimals, confidences with at most 3, no exponent.
+	const std::regex figure(R"re("(ms|confidence)":(-?[0-9]+(\.([0-9]+))?([eE][-+]?[0-9]+)?))re");
+	std::size_t ms_figures = 0;
+	for (auto it = std::sregex_iterator(r.output.begin(), r.output.end(), figure);
+	     it != std::sregex_iterator(); ++it) {
+		const auto &m = *it;
+		EXPECT_LE(m[4].length(), m[1] == "ms" ? 2 : 3) << m[0];
+		EXPECT_FALSE(m[5].matched) << m[0];
+		ms_figures += m[1] == "ms";
+	}
+	EXPECT_EQ(ms_figures, 7U) << r.output;
+
+	// The last line on stderr sums up: images read, plates found, failures, time. No plate.
+	std::size_t plates = 0;
+	std::vector<std::string> texts;
+	for (const auto &j : lines(r.output))
+		for (const auto &p : j.value("plates", nlohmann::json::array())) {
+			++plates;
+			texts.push_back(p.at("text"));
+		}
+	const std::string summary = read_file(err);
+	const std::regex line(R"(lethe read: 6 image\(s\) read, ([0-9]+) plate\(s\) found, 1 failed, [0-9]+\.[0-9]{2} s\n$)");
+	std::smatch m;
+	ASSERT_TRUE(std::regex_search(summary, m, line)) << summary;
+	EXPECT_EQ(std::stoul(m[1]), plates);
+	EXPECT_GE(plates, 4U);
+	for (const auto &t : texts)
+		EXPECT_EQ(summary.find(t), std::string::npos) << t;
 }
 
 TEST(ReadCli, ThreadsKeepInputOrderAndResults)

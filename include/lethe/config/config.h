@@ -99,6 +99,7 @@ struct Broker {
 	/// Retained device status and last will. Key absent: "lethe/<device id>/status";
 	/// status_topic = "": no status messages.
 	std::string status_topic;
+	bool status_topic_configured = false; ///< the key was in the file (not the default)
 	std::optional<Tls> tls;  ///< [broker.tls] present = TLS on
 	bool operator==(const Broker &) const = default;
 };

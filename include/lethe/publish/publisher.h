@@ -62,6 +62,10 @@ struct PublisherConfig {
 	/// wall clock set back cannot rewind, retention/clock.h) so that setting the clock back
 	/// never keeps a hit in the outbox longer than the policy allows. Empty: the wall clock.
 	std::function<std::chrono::system_clock::time_point()> retention_now;
+	/// Figures for each online status message, asked for by the publisher thread just before
+	/// it sends one (outside the publisher's locks: it may take the caller's own). Empty: the
+	/// figures last given to set_health().
+	std::function<Health()> health;
 
 	/// "host:port": what a policy recipient's `broker` must equal.
 	[[nodiscard]] std::string broker() const { return host + ":" + std::to_string(port); }
@@ -93,7 +97,8 @@ public:
 	/// Replace the policy (e.g. after `lethe policy install`). Queued hits whose topic the new
 	/// policy no longer allows are not sent (they expire in the outbox).
 	void set_policy(policy::Policy policy);
-	/// Figures for the next status message (sent every status_interval while connected).
+	/// Figures for the next status message (sent every status_interval while connected),
+	/// for a publisher without config.health.
 	void set_health(const Health &health);
 
 	struct Stats {
