@@ -415,44 +415,34 @@ VerifyReport verify_log_text(std::string_view text, std::string_view public_pem,
 		}
 		const std::string prev = j["prev"].get<std::string>();
 
-		if (kind == "anchor") {
+		if (kind == "anchor" || kind == "genesis") {
+			// Signed first lines, not links of the chain: where the chain starts (a
+			// genesis has seq 0 and the zero prev; an anchor those of the first kept record).
+			const std::string what = kind == "anchor" ? "purge anchor" : "genesis record";
 			if (i != 0 || options.partial) {
-				problem(seq, "purge anchor in the middle of the log (records "
-					     "spliced in)");
+				problem(seq, what + " in the middle of the log (records spliced in)");
 				continue;
 			}
-			auto err = check_signature(j, *key, report.key_id, "anchor");
-			auto parsed_anchor = parse_anchor(j);
-			if (!err.empty() || !parsed_anchor) {
-				problem(seq, "purge anchor invalid: " +
-						     (err.empty() ? parsed_anchor.error().message
-								  : err));
+			auto err = check_signature(j, *key, report.key_id, kind);
+			std::optional<Anchor> anchor;
+			if (err.empty() && kind == "anchor") {
+				auto a = parse_anchor(j);
+				if (a)
+					anchor = *a;
+				else
+					err = a.error().message;
+			} else if (err.empty()) {
+				if (auto g = parse_genesis(j); !g)
+					err = g.error().message;
+			}
+			if (!err.empty()) {
+				problem(seq, what + " invalid: " + err);
 				continue;
 			}
-			report.purged = parsed_anchor->purged;
+			report.purged = anchor ? anchor->purged : 0;
 			started = true;
 			expected = seq;
 			last_hash = prev;
-			continue;
-		}
-
-		if (kind == "genesis") {
-			if (i != 0 || options.partial) {
-				problem(seq, "genesis record in the middle of the log (records "
-					     "spliced in)");
-				continue;
-			}
-			auto err = check_signature(j, *key, report.key_id, "genesis");
-			auto parsed_genesis = parse_genesis(j);
-			if (!err.empty() || !parsed_genesis) {
-				problem(seq, "genesis record invalid: " +
-						     (err.empty() ? parsed_genesis.error().message
-								  : err));
-				continue;
-			}
-			started = true;
-			expected = 0;
-			last_hash = genesis_hash();
 			continue;
 		}
 

@@ -29,6 +29,20 @@ AuditEntry E(std::string action, std::string actor = {}, AuditTarget target = {}
 	return e;
 }
 
+/// A log of `entries` entries with `action` in dir (sealed every `seal_every` and at close).
+AuditLogOptions write_log(const TempDir &dir, int entries, std::uint32_t seal_every,
+			  const std::string &action)
+{
+	AuditLogOptions opts;
+	opts.state_dir = dir.path();
+	opts.seal_every = seal_every;
+	auto log = AuditLog::open(opts);
+	EXPECT_TRUE(log) << log.error().message;
+	for (int i = 0; log && i < entries; ++i)
+		EXPECT_TRUE((*log)->append(E(action)));
+	return opts;
+}
+
 std::vector<std::string> split_lines(const std::string &text)
 {
 	std::vector<std::string> out;
@@ -488,15 +502,7 @@ TEST(AuditLog, LogDeletedButHeadKeptIsReported)
 TEST(AuditLogAttacks, CutAtAnEarlierSealWithThatSealAsHeadIsDetected)
 {
 	TempDir dir;
-	AuditLogOptions opts;
-	opts.state_dir = dir.path();
-	opts.seal_every = 3;
-	{
-		auto log = AuditLog::open(opts);
-		ASSERT_TRUE(log);
-		for (int i = 0; i < 7; ++i)
-			ASSERT_TRUE((*log)->append(E(i == 4 ? "publish" : "query")));
-	}
+	const auto opts = write_log(dir, 7, 3, "publish");
 	auto lines = split_lines(read_file(AuditLog::log_path(dir.path())));
 	std::size_t first_seal = 0;
 	while (first_seal < lines.size() &&
@@ -537,14 +543,7 @@ TEST(AuditLogAttacks, DeletedLogIsDetectedWhenTheDeviceHasAnIdentity)
 	for (const bool state_too : {false, true}) {
 		SCOPED_TRACE(state_too ? "log, head and audit.state deleted" : "log and head deleted");
 		TempDir dir;
-		AuditLogOptions opts;
-		opts.state_dir = dir.path();
-		{
-			auto log = AuditLog::open(opts);
-			ASSERT_TRUE(log);
-			for (int i = 0; i < 3; ++i)
-				ASSERT_TRUE((*log)->append(E("publish")));
-		}
+		const auto opts = write_log(dir, 3, 64, "publish");
 		std::filesystem::remove(AuditLog::log_path(dir.path()));
 		std::filesystem::remove(AuditLog::head_path(dir.path()));
 		if (state_too)
@@ -632,15 +631,7 @@ TEST(AuditLogAttacks, ClockSetForwardPurgesNothingEarly)
 TEST(AuditLog, LogWithoutGenesisIsUpgradedOnceAtOpen)
 {
 	TempDir dir;
-	AuditLogOptions opts;
-	opts.state_dir = dir.path();
-	opts.seal_every = 3;
-	{
-		auto log = AuditLog::open(opts);
-		ASSERT_TRUE(log);
-		for (int i = 0; i < 4; ++i)
-			ASSERT_TRUE((*log)->append(E("status")));
-	}
+	const auto opts = write_log(dir, 4, 3, "status");
 	// What the previous release left: no genesis line, no device audit state.
 	auto lines = split_lines(read_file(AuditLog::log_path(dir.path())));
 	lines.erase(lines.begin());
