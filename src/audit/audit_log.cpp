@@ -541,7 +541,17 @@ VerifyReport verify_log_text(std::string_view text, std::string_view public_pem,
 	}
 	report.unsealed = last_seal_index ? report.records - *last_seal_index - 1 : report.records;
 
-	// Truncation: the log must reach the head seal kept beside it.
+	// Truncation: the log must reach the heads kept outside it.
+	auto truncated = [&](const std::string &head) {
+		report.problems.push_back(
+			{lines.size(), report.last_seq,
+			 lines.empty() ? std::string() : time_of(parsed.back()),
+			 "log truncated: it ends at record #" +
+				 (report.last_seq ? std::to_string(*report.last_seq)
+						  : std::string("(none)")) +
+				 " but " + head});
+	};
+	// The head seal kept beside it.
 	if (options.head_line) {
 		const json h = json::parse(*options.head_line, nullptr, false);
 		std::string err;
@@ -563,14 +573,8 @@ VerifyReport verify_log_text(std::string_view text, std::string_view public_pem,
 						 "seal record #" + std::to_string(hs) +
 							 " differs from the sealed head (audit.head)"});
 			} else if (!report.last_seq || hs > *report.last_seq) {
-				report.problems.push_back(
-					{lines.size(), report.last_seq,
-					 lines.empty() ? std::string() : time_of(parsed.back()),
-					 "log truncated: it ends at record #" +
-						 (report.last_seq ? std::to_string(*report.last_seq)
-								  : std::string("(none)")) +
-						 " but the sealed head is record #" + std::to_string(hs) +
-						 " of " + time_of(h)});
+				truncated("the sealed head is record #" + std::to_string(hs) + " of " +
+					  time_of(h));
 			} else if (!report.first_seq || hs >= *report.first_seq) {
 				report.problems.push_back(
 					{0, hs, time_of(h),
@@ -593,14 +597,8 @@ VerifyReport verify_log_text(std::string_view text, std::string_view public_pem,
 	if (state && state->next > 0) {
 		const std::uint64_t hs = state->next - 1;
 		if (!report.last_seq || hs > *report.last_seq) {
-			report.problems.push_back(
-				{lines.size(), report.last_seq,
-				 lines.empty() ? std::string() : time_of(parsed.back()),
-				 "log truncated: it ends at record #" +
-					 (report.last_seq ? std::to_string(*report.last_seq)
-							  : std::string("(none)")) +
-					 " but the device's audit state (STATE/device/audit.state) "
-					 "records record #" + std::to_string(hs)});
+			truncated("the device's audit state (STATE/device/audit.state) records "
+				  "record #" + std::to_string(hs));
 		} else if (state_record_hash && *state_record_hash != state->head) {
 			report.problems.push_back(
 				{0, hs, {},
