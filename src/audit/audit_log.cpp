@@ -14,9 +14,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/audit_state.h"
 #include "audit/public_key.h"
 #include "audit/record_json.h"
 #include "lethe/audit/roles.h"
+#include "lethe/common/atomic_file.h"
 #include "lethe/common/log.h"
 #include "lethe/policy/parse.h"
 
@@ -111,19 +113,16 @@ bool is_lower_hex(std::string_view s)
 			   [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-std::string seal_message(const json &unsigned_seal)
+/// What a seal, anchor or genesis signs: "lethe-audit-KIND-v1\n" || canonical(unsigned record).
+std::string signed_message(std::string_view kind, const json &unsigned_record)
 {
-	return "lethe-audit-seal-v1\n" + canonical(unsigned_seal);
+	return "lethe-audit-" + std::string(kind) + "-v1\n" + canonical(unsigned_record);
 }
 
-std::string anchor_message(const json &unsigned_anchor)
-{
-	return "lethe-audit-anchor-v1\n" + canonical(unsigned_anchor);
-}
-
-/// Verify the signature member "sig" of a seal or anchor; returns an error message or "".
+/// Verify the signature member "sig" of a seal, anchor or genesis (`kind`); returns an error
+/// message or "".
 std::string check_signature(const json &j, const PublicKey &key, const std::string &key_id,
-			    bool anchor)
+			    std::string_view kind)
 {
 	if (!j.contains("key") || !j["key"].is_string() || !j.contains("sig") ||
 	    !j["sig"].is_string())
@@ -137,10 +136,29 @@ std::string check_signature(const json &j, const PublicKey &key, const std::stri
 	json unsigned_j = j;
 	unsigned_j.erase("sig");
 	unsigned_j.erase("hash");
-	const std::string msg = anchor ? anchor_message(unsigned_j) : seal_message(unsigned_j);
-	if (!key.verify(msg, *sig))
+	if (!key.verify(signed_message(kind, unsigned_j), *sig))
 		return "signature does not verify";
 	return {};
+}
+
+/// The signed genesis line of a log (docs/audit.md): key id, identity creation time.
+Result<std::string> genesis_line(const DeviceIdentity &identity, const std::string &created,
+				 bool upgraded)
+{
+	json g;
+	g["kind"] = "genesis";
+	g["seq"] = 0;
+	g["prev"] = genesis_hash();
+	g["key"] = identity.key_id();
+	g["created"] = created;
+	g["time"] = format_time(Clock::now());
+	if (upgraded)
+		g["upgraded"] = true;
+	auto sig = identity.sign(signed_message("genesis", g));
+	if (!sig)
+		return sig.error();
+	g["sig"] = crypto::to_base64(*sig);
+	return canonical(g);
 }
 
 std::string time_of(const json &j)
@@ -338,8 +356,25 @@ VerifyReport verify_log_text(std::string_view text, std::string_view public_pem,
 		parsed[i] = json::parse(lines[i], nullptr, false);
 		if (parsed[i].is_object() && parsed[i].contains("seq") &&
 		    parsed[i]["seq"].is_number_unsigned() &&
-		    str_field(parsed[i], "kind") != "anchor")
+		    str_field(parsed[i], "kind") != "anchor" &&
+		    str_field(parsed[i], "kind") != "genesis")
 			where.emplace(parsed[i]["seq"].get<std::uint64_t>(), i);
+	}
+
+	// The device's audit state (kept outside the log): its head record, if the log holds it,
+	// must have the hash it records.
+	std::optional<AuditState> state;
+	std::optional<std::string> state_record_hash;
+	if (options.state_text) {
+		auto s = parse_audit_state(*options.state_text, *key);
+		if (!s)
+			report.problems.push_back({0, {}, {}, s.error().message});
+		else
+			state = *s;
+	} else if (options.genesis_required) {
+		report.problems.push_back(
+			{0, {}, {}, "device audit state (STATE/device/audit.state) missing: "
+				    "truncation and deletion cannot be ruled out"});
 	}
 
 	bool started = false;
@@ -368,28 +403,39 @@ VerifyReport verify_log_text(std::string_view text, std::string_view public_pem,
 		const bool prev_ok = j.contains("prev") && j["prev"].is_string() &&
 				     j["prev"].get<std::string>().size() == 64 &&
 				     is_lower_hex(j["prev"].get<std::string>());
-		if (!seq_ok || !prev_ok || (kind != "entry" && kind != "seal" && kind != "anchor")) {
+		if (!seq_ok || !prev_ok ||
+		    (kind != "entry" && kind != "seal" && kind != "anchor" && kind != "genesis")) {
 			problem(seq_ok ? std::optional(seq) : std::nullopt,
 				"record lacks a valid kind, seq or prev (modified)");
 			continue;
 		}
 		const std::string prev = j["prev"].get<std::string>();
 
-		if (kind == "anchor") {
+		if (kind == "anchor" || kind == "genesis") {
+			// Signed first lines, not links of the chain: where the chain starts (a
+			// genesis has seq 0 and the zero prev; an anchor those of the first kept record).
+			const std::string what = kind == "anchor" ? "purge anchor" : "genesis record";
 			if (i != 0 || options.partial) {
-				problem(seq, "purge anchor in the middle of the log (records "
-					     "spliced in)");
+				problem(seq, what + " in the middle of the log (records spliced in)");
 				continue;
 			}
-			auto err = check_signature(j, *key, report.key_id, true);
-			auto parsed_anchor = parse_anchor(j);
-			if (!err.empty() || !parsed_anchor) {
-				problem(seq, "purge anchor invalid: " +
-						     (err.empty() ? parsed_anchor.error().message
-								  : err));
+			auto err = check_signature(j, *key, report.key_id, kind);
+			std::optional<Anchor> anchor;
+			if (err.empty() && kind == "anchor") {
+				auto a = parse_anchor(j);
+				if (a)
+					anchor = *a;
+				else
+					err = a.error().message;
+			} else if (err.empty()) {
+				if (auto g = parse_genesis(j); !g)
+					err = g.error().message;
+			}
+			if (!err.empty()) {
+				problem(seq, what + " invalid: " + err);
 				continue;
 			}
-			report.purged = parsed_anchor->purged;
+			report.purged = anchor ? anchor->purged : 0;
 			started = true;
 			expected = seq;
 			last_hash = prev;
@@ -405,8 +451,14 @@ VerifyReport verify_log_text(std::string_view text, std::string_view public_pem,
 		}
 		const std::string hash = j["hash"].get<std::string>();
 
+		if (state && state->next > 0 && seq == state->next - 1)
+			state_record_hash = hash;
 		if (!started) {
 			started = true;
+			if (options.genesis_required && !options.partial && seq == 0 &&
+			    prev == genesis_hash())
+				problem(seq, "log does not start with the device's genesis record "
+					     "(the log was replaced or its first line deleted)");
 			if (!options.partial && (seq != 0 || prev != genesis_hash())) {
 				if (seq != 0)
 					problem(seq, "log starts at record #" + std::to_string(seq) +
@@ -465,7 +517,7 @@ VerifyReport verify_log_text(std::string_view text, std::string_view public_pem,
 				problem(seq, "malformed entry: " + e.error().message);
 			++report.entries;
 		} else {
-			auto err = check_signature(j, *key, report.key_id, false);
+			auto err = check_signature(j, *key, report.key_id, "seal");
 			if (err.empty() && !parse_seal(j))
 				err = "malformed seal";
 			if (!err.empty())
@@ -485,7 +537,17 @@ VerifyReport verify_log_text(std::string_view text, std::string_view public_pem,
 	}
 	report.unsealed = last_seal_index ? report.records - *last_seal_index - 1 : report.records;
 
-	// Truncation: the log must reach the head seal kept beside it.
+	// Truncation: the log must reach the heads kept outside it.
+	auto truncated = [&](const std::string &head) {
+		report.problems.push_back(
+			{lines.size(), report.last_seq,
+			 lines.empty() ? std::string() : time_of(parsed.back()),
+			 "log truncated: it ends at record #" +
+				 (report.last_seq ? std::to_string(*report.last_seq)
+						  : std::string("(none)")) +
+				 " but " + head});
+	};
+	// The head seal kept beside it.
 	if (options.head_line) {
 		const json h = json::parse(*options.head_line, nullptr, false);
 		std::string err;
@@ -493,7 +555,7 @@ VerifyReport verify_log_text(std::string_view text, std::string_view public_pem,
 		    !h["seq"].is_number_unsigned() || canonical(h) + "\n" != *options.head_line)
 			err = "malformed";
 		else
-			err = check_signature(h, *key, report.key_id, false);
+			err = check_signature(h, *key, report.key_id, "seal");
 		if (!err.empty()) {
 			report.problems.push_back(
 				{0, {}, time_of(h), "sealed head (audit.head) invalid: " + err});
@@ -507,14 +569,8 @@ VerifyReport verify_log_text(std::string_view text, std::string_view public_pem,
 						 "seal record #" + std::to_string(hs) +
 							 " differs from the sealed head (audit.head)"});
 			} else if (!report.last_seq || hs > *report.last_seq) {
-				report.problems.push_back(
-					{lines.size(), report.last_seq,
-					 lines.empty() ? std::string() : time_of(parsed.back()),
-					 "log truncated: it ends at record #" +
-						 (report.last_seq ? std::to_string(*report.last_seq)
-								  : std::string("(none)")) +
-						 " but the sealed head is record #" + std::to_string(hs) +
-						 " of " + time_of(h)});
+				truncated("the sealed head is record #" + std::to_string(hs) + " of " +
+					  time_of(h));
 			} else if (!report.first_seq || hs >= *report.first_seq) {
 				report.problems.push_back(
 					{0, hs, time_of(h),
@@ -525,6 +581,31 @@ VerifyReport verify_log_text(std::string_view text, std::string_view public_pem,
 	} else if (options.head_required && report.seals > 0) {
 		report.problems.push_back(
 			{0, {}, {}, "sealed head (audit.head) missing: truncation cannot be ruled out"});
+	}
+
+	// A device with an identity proves where its log starts (genesis or a signed anchor)...
+	// (a log starting at #0 without its genesis is reported at its first record).
+	if (options.genesis_required && !options.partial && lines.empty())
+		report.problems.push_back(
+			{0, {}, {}, "the audit log is missing or empty but the device has an "
+				    "identity (key " + report.key_id + "): the log was deleted"});
+	// ... and how far it reaches: the head kept in STATE/device/audit.state.
+	if (state && state->next > 0) {
+		const std::uint64_t hs = state->next - 1;
+		if (!report.last_seq || hs > *report.last_seq) {
+			truncated("the device's audit state (STATE/device/audit.state) records "
+				  "record #" + std::to_string(hs));
+		} else if (state_record_hash && *state_record_hash != state->head) {
+			report.problems.push_back(
+				{0, hs, {},
+				 "record #" + std::to_string(hs) + " differs from the device's audit "
+				 "state (STATE/device/audit.state): records replaced"});
+		} else if (!state_record_hash && report.first_seq && hs >= *report.first_seq) {
+			report.problems.push_back(
+				{0, hs, {},
+				 "record #" + std::to_string(hs) + " of the device's audit state is "
+				 "not in the log (deleted or replaced)"});
+		}
 	}
 	return report;
 }
@@ -607,6 +688,8 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const AuditLogOptions &options)
 	if (!lock.status())
 		return lock.status().error();
 	auto st = log->refresh_locked(lock.fd());
+	if (st)
+		st = log->start_chain_locked(lock.fd());
 	if (!st)
 		return st.error();
 	return log;
@@ -691,6 +774,10 @@ Status AuditLog::refresh_locked(int fd)
 			return make_error(-EBADMSG, "audit log: unreadable record near the end; run "
 						    "`lethe audit verify`");
 		const std::string kind = str_field(j, "kind");
+		if (kind == "genesis") { // the start: nothing before it to seal
+			found_seal = true;
+			break;
+		}
 		if (!found_head) {
 			found_head = true;
 			if (kind == "anchor") {
@@ -810,7 +897,7 @@ Status AuditLog::seal_locked(int fd)
 	j["time"] = format_time(Clock::now());
 	j["key"] = identity_->key_id();
 	j["sealed"] = unsealed_;
-	auto sig = identity_->sign(seal_message(j));
+	auto sig = identity_->sign(signed_message("seal", j));
 	if (!sig)
 		return sig.error();
 	j["sig"] = crypto::to_base64(*sig);
@@ -823,7 +910,156 @@ Status AuditLog::seal_locked(int fd)
 	++next_seq_;
 	head_hash_ = hash;
 	unsealed_ = 0;
-	return replace_file(head_path_, line + "\n", 0640);
+	st = replace_file(head_path_, line + "\n", 0640);
+	if (!st)
+		return st;
+	return update_state_locked(fd, std::nullopt);
+}
+
+/// The one time a chain starts: at the identity's birth (its audit state says nothing was
+/// sealed and the log is empty), or when a log from a release without genesis records is
+/// upgraded in place. Anything else (no log but a state, a state deleted) is left as found,
+/// for `lethe audit verify` to report: starting afresh would erase the evidence.
+Status AuditLog::start_chain_locked(int fd)
+{
+	auto state = load_audit_state(options_.state_dir, *identity_);
+	auto text = read_all_locked();
+	if (!text)
+		return text.error();
+	if (state) {
+		if (!text->empty() || state->next != 0)
+			return {};
+		auto g = genesis_line(*identity_, state->created, false);
+		if (!g)
+			return g.error();
+		return write_line_locked(fd, *g);
+	}
+	if (state.error().code != -ENOENT) {
+		LOG(Audit, Error) << state.error().message << " (`lethe audit verify` reports it)";
+		return {};
+	}
+	const json first = json::parse(std::string_view(*text).substr(0, text->find('\n')),
+				       nullptr, false);
+	const std::string kind = str_field(first, "kind");
+	if (text->empty() || kind == "genesis" || (kind == "anchor" && first.contains("genesis"))) {
+		LOG(Audit, Error) << "the device has an identity but no audit state ("
+				  << audit_state_path(options_.state_dir).string() << ")"
+				  << (text->empty() ? " and no audit log" : "")
+				  << ": not starting a new chain (`lethe audit verify` reports it)";
+		return {};
+	}
+	// Upgrade in place, once: only a log that verifies as the previous release wrote it.
+	VerifyOptions old;
+	if (auto h = fsutil::read_file(head_path_, 65536))
+		old.head_line = *h;
+	const auto report = verify_log_text(*text, identity_->public_pem(), old);
+	if (!report.ok()) {
+		LOG(Audit, Error) << "audit log not upgraded (no genesis record written): "
+				  << report.problems.front().message;
+		return {};
+	}
+	std::string out = *text;
+	AuditState s;
+	s.created = time_of(first);
+	if (kind != "anchor") {
+		auto g = genesis_line(*identity_, s.created, true);
+		if (!g)
+			return g.error();
+		out = *g + "\n" + out;
+	}
+	// The head: the last seal, and where its line ends; the mark: the newest record's time
+	// (not the wall clock, which may be the one that jumped).
+	s.head = genesis_hash();
+	std::string newest;
+	for (std::size_t pos = 0, nl; pos < out.size(); pos = nl + 1) {
+		nl = out.find('\n', pos);
+		const json j = json::parse(std::string_view(out).substr(pos, nl - pos), nullptr, false);
+		newest = time_of(j);
+		if (str_field(j, "kind") == "seal") {
+			s.next = j["seq"].get<std::uint64_t>() + 1;
+			s.head = str_field(j, "hash");
+			s.bytes = nl + 1;
+		}
+	}
+	auto last = parse_time(newest);
+	s.mark = last ? *last : Clock::now();
+	if (kind != "anchor") {
+		auto st = replace_file(log_path_, out, 0640);
+		if (!st)
+			return st;
+		file_size_ = -1; // new inode: re-read on the next append
+	}
+	auto st = store_audit_state(options_.state_dir, *identity_, s);
+	if (st) {
+		LOG(Audit, Warning) << "audit log upgraded: "
+				    << (kind != "anchor" ? "genesis record and " : "")
+				    << "device audit state written (docs/audit.md)";
+	}
+	return st;
+}
+
+/// The device audit state must still describe this log: the line ending at its `bytes` is
+/// the record it names. Otherwise the log was cut or replaced, and the state is kept as the
+/// evidence (never advanced along another chain).
+Status AuditLog::check_state_locked(int fd, const AuditState &state) const
+{
+	if (state.next == 0)
+		return {};
+	auto mismatch = [&] {
+		return make_error(-EBADMSG,
+				  "the audit log does not reach record #" +
+					  std::to_string(state.next - 1) +
+					  " of the device audit state (truncated or replaced; run "
+					  "`lethe audit verify`)");
+	};
+	if (state.next > next_seq_ || state.bytes == 0 ||
+	    static_cast<off_t>(state.bytes) > file_size_)
+		return mismatch();
+	const std::size_t len = static_cast<std::size_t>(
+		std::min<std::uint64_t>(state.bytes, kMaxLine + 1));
+	std::string buf(len, '\0');
+	const off_t at = static_cast<off_t>(state.bytes - len);
+	std::size_t done = 0;
+	while (done < len) {
+		const ssize_t n = ::pread(fd, buf.data() + done, len - done,
+					  at + static_cast<off_t>(done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return make_error(n < 0 ? -errno : -EIO, "audit log: short read");
+		done += static_cast<std::size_t>(n);
+	}
+	if (buf.empty() || buf.back() != '\n')
+		return mismatch();
+	buf.pop_back();
+	const std::size_t nl = buf.rfind('\n');
+	const json j = json::parse(nl == std::string::npos ? buf : buf.substr(nl + 1), nullptr,
+				   false);
+	if (!j.is_object() || !j.contains("seq") || !j["seq"].is_number_unsigned() ||
+	    j["seq"].get<std::uint64_t>() != state.next - 1 || str_field(j, "hash") != state.head)
+		return mismatch();
+	return {};
+}
+
+/// Advance the device audit state to the current sealed head (and `mark`, if given).
+Status AuditLog::update_state_locked(int fd, std::optional<TimePoint> mark)
+{
+	auto state = load_audit_state(options_.state_dir, *identity_);
+	if (!state) {
+		LOG(Audit, Error) << "device audit state not updated: " << state.error().message
+				  << " (not recreated; `lethe audit verify` reports it)";
+		return {};
+	}
+	if (auto st = check_state_locked(fd, *state); !st) {
+		LOG(Audit, Error) << "device audit state kept as it is: " << st.error().message;
+		return {};
+	}
+	state->next = next_seq_;
+	state->head = head_hash_;
+	state->bytes = static_cast<std::uint64_t>(file_size_);
+	if (mark)
+		state->mark = std::max(state->mark, *mark);
+	return store_audit_state(options_.state_dir, *identity_, *state);
 }
 
 Status AuditLog::append(AuditEntry entry)
@@ -869,10 +1105,22 @@ Result<std::string> AuditLog::read_all_locked() const
 	return text;
 }
 
+VerifyOptions AuditLog::verify_options(const fs::path &state_dir)
+{
+	VerifyOptions opts;
+	if (auto h = fsutil::read_file(head_path(state_dir), 65536))
+		opts.head_line = *h;
+	if (auto s = fsutil::read_file(audit_state_path(state_dir), 65536))
+		opts.state_text = *s;
+	std::error_code ec;
+	opts.genesis_required = fs::exists(DeviceIdentity::key_path(state_dir), ec);
+	return opts;
+}
+
 VerifyReport AuditLog::verify() const
 {
-	std::string text, head;
-	bool have_head = false;
+	std::string text;
+	VerifyOptions opts;
 	{
 		Locked lock(*this);
 		auto t = read_all_locked();
@@ -882,15 +1130,9 @@ VerifyReport AuditLog::verify() const
 			return r;
 		}
 		text = std::move(t.value());
-		auto h = read_file_text(head_path_);
-		if (h) {
-			head = std::move(h.value());
-			have_head = true;
-		}
+		opts = verify_options(options_.state_dir);
 	}
-	VerifyOptions opts;
-	if (have_head)
-		opts.head_line = head;
+	opts.genesis_required = true; // this device has an identity: identity_
 	return verify_log_text(text, identity_->public_pem(), opts);
 }
 
@@ -919,7 +1161,7 @@ Result<std::vector<Record>> AuditLog::read(TimePoint since, TimePoint until) con
 	}
 	std::size_t first = all.size(), last = 0;
 	for (std::size_t i = 0; i < all.size(); ++i) {
-		if (all[i].kind == Record::Kind::Anchor)
+		if (all[i].kind == Record::Kind::Anchor || all[i].kind == Record::Kind::Genesis)
 			continue;
 		const TimePoint t = all[i].entry.time;
 		if (t >= since && t <= until) {
@@ -933,7 +1175,8 @@ Result<std::vector<Record>> AuditLog::read(TimePoint since, TimePoint until) con
 				   std::make_move_iterator(all.begin() + static_cast<long>(last) + 1));
 }
 
-Result<PurgeStats> AuditLog::purge(const policy::Policy &policy, TimePoint now)
+Result<PurgeStats> AuditLog::purge(const policy::Policy &policy, TimePoint wall_now,
+				   MonoPoint mono_now)
 {
 	PurgeStats stats;
 	// Without a signed policy there is no audit retention to follow: keep everything
@@ -941,7 +1184,6 @@ Result<PurgeStats> AuditLog::purge(const policy::Policy &policy, TimePoint now)
 	if (policy.hash.empty())
 		return stats;
 	const auto keep = std::max(policy.retention.audit_log, policy.retention.audit_log_minimum);
-	stats.cutoff = now - keep;
 
 	{
 		Locked lock(*this);
@@ -952,6 +1194,27 @@ Result<PurgeStats> AuditLog::purge(const policy::Policy &policy, TimePoint now)
 			st = seal_locked(lock.fd());
 		if (!st)
 			return st.error();
+		// The audit time: the persisted mark, advanced by the monotonic clock only. A record
+		// goes when it is old enough by it AND by the wall clock, so a clock set forward
+		// (or faked) purges nothing early, and audit_log_minimum stays a floor.
+		auto state = load_audit_state(options_.state_dir, *identity_);
+		if (state)
+			st = check_state_locked(lock.fd(), *state);
+		if (!state || !st)
+			return make_error(-EBADMSG, "not purging the audit log: " +
+							    (!state ? state.error().message
+								    : st.error().message));
+		TimePoint audit_now = state->mark;
+		if (time_base_) {
+			const auto ran = std::max(MonoPoint::duration::zero(),
+						  mono_now - time_base_->second);
+			audit_now = std::max(audit_now,
+					     time_base_->first +
+						     std::chrono::duration_cast<TimePoint::duration>(ran));
+		}
+		time_base_ = {audit_now, mono_now};
+		stats.audit_time = audit_now;
+		stats.cutoff = std::min(wall_now, audit_now) - keep;
 		auto text = read_all_locked();
 		if (!text)
 			return text.error();
@@ -972,6 +1235,8 @@ Result<PurgeStats> AuditLog::purge(const policy::Policy &policy, TimePoint now)
 			if (!r)
 				return make_error(-EBADMSG, "audit log damaged, not purging: " +
 								    r.error().message);
+			if (i == 0 && r->kind == Record::Kind::Genesis)
+				begin = 1;
 			if (i == 0 && r->kind == Record::Kind::Anchor) {
 				auto a = parse_anchor(json::parse(lines[0]));
 				if (!a)
@@ -994,6 +1259,9 @@ Result<PurgeStats> AuditLog::purge(const policy::Policy &policy, TimePoint now)
 		stats.kept = recs.size() - cut;
 		if (cut == begin) {
 			stats.kept = recs.size() - begin;
+			st = update_state_locked(lock.fd(), audit_now); // persist the audit time
+			if (!st)
+				return st.error();
 			return stats;
 		}
 		stats.purged = cut - begin;
@@ -1005,8 +1273,9 @@ Result<PurgeStats> AuditLog::purge(const policy::Policy &policy, TimePoint now)
 		a["time"] = format_time(Clock::now());
 		a["until"] = format_time(recs[cut - 1].entry.time);
 		a["purged"] = (old_anchor ? old_anchor->purged : 0) + stats.purged;
+		a["genesis"] = state->created;
 		a["key"] = identity_->key_id();
-		auto sig = identity_->sign(anchor_message(a));
+		auto sig = identity_->sign(signed_message("anchor", a));
 		if (!sig)
 			return sig.error();
 		a["sig"] = crypto::to_base64(*sig);
@@ -1017,6 +1286,12 @@ Result<PurgeStats> AuditLog::purge(const policy::Policy &policy, TimePoint now)
 		if (!st)
 			return st.error();
 		file_size_ = -1; // new inode: re-read on the next append
+		// The same head, now ending where the rewritten file ends (sealed above).
+		state->bytes = out.size();
+		state->mark = std::max(state->mark, audit_now);
+		st = store_audit_state(options_.state_dir, *identity_, *state);
+		if (!st)
+			return st.error();
 	}
 	AuditEntry e;
 	e.actor = "lethed";

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit/audit_state.h"
+#include "lethe/audit/audit_log.h"
 #include "lethe/common/log.h"
 
 namespace lethe::audit {
@@ -179,10 +181,22 @@ Result<std::unique_ptr<DeviceIdentity>> DeviceIdentity::load_or_create(const fs:
 	crypto::wipe(pair->private_pem);
 	if (!st && st.error().code != -EEXIST)
 		return st.error();
-	if (st) {
-		LOG(Audit, Info) << "created device identity " << key_path(state_dir).string();
-	}
-	return load(state_dir);
+	if (!st)
+		return load(state_dir); // another process created it (and its audit state)
+	LOG(Audit, Info) << "created device identity " << key_path(state_dir).string();
+	auto id = load(state_dir);
+	if (!id)
+		return id;
+	// The identity's birth: the audit log this device keeps from now on must start with a
+	// genesis record (written at the next AuditLog::open) and reach the head kept here.
+	AuditState birth;
+	birth.head = genesis_hash();
+	const TimePoint now = Clock::now();
+	birth.created = format_time(now);
+	birth.mark = now;
+	if (auto stored = store_audit_state(state_dir, **id, birth); !stored)
+		return stored.error();
+	return id;
 }
 
 Result<std::string> DeviceIdentity::load_public(const fs::path &state_dir)

@@ -152,7 +152,8 @@ Result<Anchor> parse_anchor(const json &j)
 {
 	if (!j.is_object() || str_field(j, "kind") != "anchor")
 		return bad("not an anchor");
-	auto st = only_keys(j, {"kind", "seq", "prev", "time", "until", "purged", "key", "sig"});
+	auto st = only_keys(j, {"kind", "seq", "prev", "time", "until", "purged", "key", "sig",
+				"genesis"});
 	if (!st)
 		return st.error();
 	Anchor a;
@@ -169,7 +170,39 @@ Result<Anchor> parse_anchor(const json &j)
 	if (!u)
 		return u.error();
 	a.until = *u;
+	if (j.contains("genesis")) {
+		auto g = get_time(j, "genesis");
+		if (!g)
+			return g.error();
+		a.genesis = j["genesis"].get<std::string>();
+	}
 	return a;
+}
+
+Result<Genesis> parse_genesis(const json &j)
+{
+	if (!j.is_object() || str_field(j, "kind") != "genesis")
+		return bad("not a genesis record");
+	auto st = only_keys(j, {"kind", "seq", "prev", "time", "created", "key", "upgraded",
+				"sig"});
+	if (!st)
+		return st.error();
+	Genesis g;
+	if (!j.contains("seq") || !j["seq"].is_number_unsigned() ||
+	    j["seq"].get<std::uint64_t>() != 0 || str_field(j, "prev") != genesis_hash() ||
+	    !get_string(j, "key", g.key, true) ||
+	    (j.contains("upgraded") && !j["upgraded"].is_boolean()))
+		return bad("genesis record lacks seq 0, the zero prev, key or a valid 'upgraded'");
+	g.upgraded = j.value("upgraded", false);
+	auto c = get_time(j, "created");
+	if (!c)
+		return c.error();
+	g.created = j["created"].get<std::string>();
+	auto t = get_time(j, "time");
+	if (!t)
+		return t.error();
+	g.time = *t;
+	return g;
 }
 
 Result<TimePoint> parse_seal(const json &j)
@@ -217,6 +250,13 @@ Result<Record> parse_record(std::string_view line)
 		r.kind = Record::Kind::Anchor;
 		r.entry.time = a->time;
 		r.entry.action = "audit.anchor";
+	} else if (kind == "genesis") {
+		auto g = parse_genesis(j);
+		if (!g)
+			return g.error();
+		r.kind = Record::Kind::Genesis;
+		r.entry.time = g->time;
+		r.entry.action = "audit.genesis";
 	} else {
 		return bad("unknown record kind '" + kind + "'");
 	}

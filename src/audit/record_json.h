@@ -35,12 +35,25 @@ struct Anchor {
 	std::string prev;          ///< hash of the last purged record
 	std::uint64_t purged = 0;  ///< records purged in all
 	TimePoint time{}, until{};
+	std::string genesis;       ///< "created" of the log's genesis ("" in anchors written before
+				   ///< genesis records existed: a log upgraded in place)
+};
+
+/// The signed first line of a log (docs/audit.md, "genesis"): not a link of the chain, it
+/// binds the device key and the time the identity was created to the start of the chain.
+struct Genesis {
+	std::string key;           ///< device key id
+	std::string created;       ///< when the identity was created (canonical UTC text)
+	TimePoint time{};          ///< when the genesis was written
+	bool upgraded = false;     ///< prepended to a log written before genesis records existed
 };
 
 [[nodiscard]] nlohmann::json entry_to_json(const AuditEntry &entry);
 /// Strict: unknown keys or wrong types are errors.
 [[nodiscard]] Result<AuditEntry> parse_entry(const nlohmann::json &j);
 [[nodiscard]] Result<Anchor> parse_anchor(const nlohmann::json &j);
+/// Checks the genesis record's shape (not its signature).
+[[nodiscard]] Result<Genesis> parse_genesis(const nlohmann::json &j);
 /// Checks the seal's shape (not its signature); returns its time.
 [[nodiscard]] Result<TimePoint> parse_seal(const nlohmann::json &j);
 /// Parse a stored line into a Record (shape only; use verify_log_text for integrity).

@@ -134,11 +134,8 @@ int run_verify(const std::string &state_dir, const std::string &config,
 			return kExitUsage;
 		}
 		auto text = read_text(audit::AuditLog::log_path(state).string());
-		auto head = read_text(audit::AuditLog::head_path(state).string());
-		audit::VerifyOptions opts;
-		if (head)
-			opts.head_line = *head;
-		report = audit::verify_log_text(text ? *text : std::string(), *pub, opts);
+		report = audit::verify_log_text(text ? *text : std::string(), *pub,
+						audit::AuditLog::verify_options(state));
 	} else {
 		report = (*access)->log->verify();
 	}

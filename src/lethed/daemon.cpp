@@ -420,7 +420,7 @@ void Daemon::on_purge_cycle(const Result<retention::PurgeResult> &r)
 	const auto keep = std::max(policy.retention.audit_log, policy.retention.audit_log_minimum);
 	next_audit_purge_ = now + std::clamp<std::chrono::system_clock::duration>(
 					  keep / 4, std::chrono::seconds{1}, std::chrono::hours{1});
-	auto purged = audit_->purge(policy, now);
+	auto purged = audit_->purge(policy, now, std::chrono::steady_clock::now());
 	if (!purged) {
 		LOG(Audit, Error) << "audit log retention not applied: " << purged.error().message;
 		if (!audit_purge_failing_)

@@ -10,6 +10,7 @@
 #include "lethe/audit/audit_log.h"
 #include "lethe/audit/device_identity.h"
 #include "lethe/audit/roles.h"
+#include "lethe/retention/clock.h"
 #include "support/temp_dir.h"
 
 namespace lethe::audit {
@@ -26,6 +27,20 @@ AuditEntry E(std::string action, std::string actor = {}, AuditTarget target = {}
 	e.actor = std::move(actor);
 	e.target = std::move(target);
 	return e;
+}
+
+/// A log of `entries` entries with `action` in dir (sealed every `seal_every` and at close).
+AuditLogOptions write_log(const TempDir &dir, int entries, std::uint32_t seal_every,
+			  const std::string &action)
+{
+	AuditLogOptions opts;
+	opts.state_dir = dir.path();
+	opts.seal_every = seal_every;
+	auto log = AuditLog::open(opts);
+	EXPECT_TRUE(log) << log.error().message;
+	for (int i = 0; log && i < entries; ++i)
+		EXPECT_TRUE((*log)->append(E(action)));
+	return opts;
 }
 
 std::vector<std::string> split_lines(const std::string &text)
@@ -104,18 +119,22 @@ protected:
 		} // closing seals
 		text_ = read_file(AuditLog::log_path(dir_.path()));
 		head_ = read_file(AuditLog::head_path(dir_.path()));
+		state_ = read_file(dir_.path() / "device" / "audit.state");
 		lines_ = split_lines(text_);
 	}
 
+	/// Verify as on the device: with its head, its audit state, and its identity.
 	VerifyReport verify(const std::string &text, std::optional<std::string> head = {})
 	{
 		VerifyOptions opts;
 		opts.head_line = head ? *head : head_;
+		opts.state_text = state_;
+		opts.genesis_required = true;
 		return verify_log_text(text, pub_, opts);
 	}
 
 	TempDir dir_;
-	std::string pub_, text_, head_;
+	std::string pub_, text_, head_, state_;
 	std::vector<std::string> lines_;
 };
 
@@ -126,7 +145,8 @@ TEST_F(SampleLog, CleanLogVerifies)
 	EXPECT_EQ(r.entries, 5u);
 	EXPECT_EQ(r.seals, 2u);
 	EXPECT_EQ(r.unsealed, 0u);
-	EXPECT_EQ(r.records, lines_.size());
+	EXPECT_EQ(r.records, lines_.size() - 1); // the genesis line is not a record of the chain
+	EXPECT_NE(lines_[0].find("\"kind\":\"genesis\""), std::string::npos);
 	// The log on disk verifies through the AuditLog too.
 	AuditLogOptions opts;
 	opts.state_dir = dir_.path();
@@ -189,9 +209,10 @@ TEST_F(SampleLog, EveryDeletionIsDetectedAndLocated)
 		if (i + 1 == lines_.size())
 			EXPECT_TRUE(mentions(r, "truncated")) << r.problems.front().message;
 		else if (i == 0)
-			EXPECT_TRUE(mentions(r, "records #0..0 deleted")) << r.problems.front().message;
-		else
-			EXPECT_TRUE(mentions(r, "record #" + std::to_string(i) +
+			EXPECT_TRUE(mentions(r, "does not start with the device's genesis record"))
+				<< r.problems.front().message;
+		else // line i + 1 holds record #i-1, after the genesis line
+			EXPECT_TRUE(mentions(r, "record #" + std::to_string(i - 1) +
 							" missing before this one (deleted)"))
 				<< "line " << i + 1 << ": " << r.problems.front().message;
 	}
@@ -199,7 +220,7 @@ TEST_F(SampleLog, EveryDeletionIsDetectedAndLocated)
 	auto l = lines_;
 	l.erase(l.begin() + 2, l.begin() + 5);
 	auto r = verify(join_lines(l));
-	EXPECT_TRUE(mentions(r, "records #2..#4 missing")) << r.problems.front().message;
+	EXPECT_TRUE(mentions(r, "records #1..#3 missing")) << r.problems.front().message;
 	EXPECT_TRUE(problem_at_line(r, 3));
 }
 
@@ -210,7 +231,8 @@ TEST_F(SampleLog, EveryReorderingIsDetected)
 		std::swap(l[i], l[i + 1]);
 		auto r = verify(join_lines(l));
 		ASSERT_FALSE(r.ok()) << "swapping lines " << i + 1 << " and " << i + 2;
-		EXPECT_TRUE(mentions(r, "out of order")) << r.problems.front().message;
+		EXPECT_TRUE(mentions(r, i == 0 ? "genesis" : "out of order"))
+			<< r.problems.front().message;
 		EXPECT_TRUE(problem_at_line(r, i + 1) || problem_at_line(r, i + 2));
 	}
 	// Moving a record far away.
@@ -245,7 +267,7 @@ TEST_F(SampleLog, RewrittenChainIsCaughtBySeals)
 	bool edited = false;
 	for (auto &line : l) {
 		auto j = nlohmann::json::parse(line);
-		if (j["kind"] == "anchor")
+		if (j["kind"] == "anchor" || j["kind"] == "genesis")
 			continue;
 		if (j["seq"] == 1 && j["kind"] == "entry") {
 			j["target"]["value"] = "HIT999";
@@ -280,8 +302,11 @@ TEST_F(SampleLog, PurgeLeavesASignedAnchorAndStillVerifies)
 	auto log = AuditLog::open(opts);
 	ASSERT_TRUE(log);
 	policy::Policy p = policy::strictest();
+	retention::ManualClock clock(Clock::now(), std::chrono::steady_clock::now());
+	auto purge = [&] { return (*log)->purge(p, clock.wall(), clock.monotonic()); };
 	// No signed policy: nothing is purged, however short the built-in retention is.
-	auto none = (*log)->purge(p, Clock::now() + std::chrono::hours(24));
+	auto none = (*log)->purge(p, clock.wall() + std::chrono::hours(24),
+				  clock.monotonic() + std::chrono::hours(24));
 	ASSERT_TRUE(none);
 	EXPECT_EQ(none->purged, 0u);
 
@@ -289,12 +314,14 @@ TEST_F(SampleLog, PurgeLeavesASignedAnchorAndStillVerifies)
 	p.retention.audit_log = std::chrono::seconds(60);
 	p.retention.audit_log_minimum = std::chrono::hours(2);
 	// The minimum wins over a shorter audit_log: an hour from now nothing is old enough.
-	auto kept = (*log)->purge(p, Clock::now() + std::chrono::hours(1));
+	clock.advance(std::chrono::hours(1));
+	auto kept = purge();
 	ASSERT_TRUE(kept);
 	EXPECT_EQ(kept->purged, 0u);
 
 	p.retention.audit_log_minimum = std::chrono::seconds(0);
-	auto stats = (*log)->purge(p, Clock::now() + std::chrono::hours(1));
+	clock.advance(std::chrono::hours(1));
+	auto stats = purge();
 	ASSERT_TRUE(stats) << stats.error().message;
 	EXPECT_GT(stats->purged, 0u);
 	auto r = (*log)->verify();
@@ -323,7 +350,8 @@ TEST_F(SampleLog, PurgeLeavesASignedAnchorAndStillVerifies)
 	}
 	// A second purge keeps a cumulative count.
 	ASSERT_TRUE((*log)->append(E("status")));
-	auto again = (*log)->purge(p, Clock::now() + std::chrono::hours(2));
+	clock.advance(std::chrono::hours(1));
+	auto again = purge();
 	ASSERT_TRUE(again);
 	auto r3 = (*log)->verify();
 	EXPECT_TRUE(r3.ok()) << r3.problems.front().message;
@@ -468,6 +496,165 @@ TEST(AuditLog, LogDeletedButHeadKeptIsReported)
 	auto r = verify_log_text("", *pub, o);
 	EXPECT_FALSE(r.ok());
 	EXPECT_TRUE(mentions(r, "log truncated"));
+}
+
+// Issue 15.2 (a): cut the log after an earlier seal and put that seal in audit.head.
+TEST(AuditLogAttacks, CutAtAnEarlierSealWithThatSealAsHeadIsDetected)
+{
+	TempDir dir;
+	const auto opts = write_log(dir, 7, 3, "publish");
+	auto lines = split_lines(read_file(AuditLog::log_path(dir.path())));
+	std::size_t first_seal = 0;
+	while (first_seal < lines.size() &&
+	       lines[first_seal].find("\"kind\":\"seal\"") == std::string::npos)
+		++first_seal;
+	ASSERT_LT(first_seal + 2, lines.size());
+	const std::vector<std::string> cut(lines.begin(),
+					   lines.begin() + static_cast<long>(first_seal) + 1);
+	write_file(AuditLog::log_path(dir.path()), join_lines(cut));
+	write_file(AuditLog::head_path(dir.path()), lines[first_seal] + "\n");
+	auto pub = DeviceIdentity::load_public(dir.path());
+	ASSERT_TRUE(pub);
+	// The chain, its seals and audit.head alone accept the cut log: that was the attack.
+	VerifyOptions old;
+	old.head_line = lines[first_seal] + "\n";
+	ASSERT_TRUE(verify_log_text(join_lines(cut), *pub, old).ok());
+
+	auto log = AuditLog::open(opts);
+	ASSERT_TRUE(log);
+	auto r = (*log)->verify();
+	ASSERT_FALSE(r.ok());
+	EXPECT_TRUE(mentions(r, "log truncated")) << r.problems.front().message;
+	EXPECT_TRUE(mentions(r, "device's audit state")) << r.problems.front().message;
+	// The device carries on past the cut: its audit state is not advanced along the cut
+	// chain, so the log keeps failing even once it is longer than it was.
+	for (int i = 0; i < 12; ++i)
+		ASSERT_TRUE((*log)->append(E("status")));
+	ASSERT_TRUE((*log)->seal());
+	auto again = (*log)->verify();
+	ASSERT_FALSE(again.ok());
+	EXPECT_TRUE(mentions(again, "differs from the device's audit state"))
+		<< again.problems.front().message;
+}
+
+// Issue 15.2 (b): delete audit.log and audit.head (and the device audit state).
+TEST(AuditLogAttacks, DeletedLogIsDetectedWhenTheDeviceHasAnIdentity)
+{
+	for (const bool state_too : {false, true}) {
+		SCOPED_TRACE(state_too ? "log, head and audit.state deleted" : "log and head deleted");
+		TempDir dir;
+		const auto opts = write_log(dir, 3, 64, "publish");
+		std::filesystem::remove(AuditLog::log_path(dir.path()));
+		std::filesystem::remove(AuditLog::head_path(dir.path()));
+		if (state_too)
+			std::filesystem::remove(dir.path() / "device" / "audit.state");
+
+		auto log = AuditLog::open(opts); // the device still starts...
+		ASSERT_TRUE(log) << log.error().message;
+		auto r = (*log)->verify(); // ... but its log does not verify
+		ASSERT_FALSE(r.ok());
+		EXPECT_TRUE(mentions(r, "missing or empty but the device has an identity"))
+			<< r.problems.front().message;
+		EXPECT_EQ(r.records, 0u);
+		// Records written afterwards (the verify itself is recorded) start no new chain.
+		ASSERT_TRUE((*log)->append(E("audit.verify")));
+		ASSERT_TRUE((*log)->seal());
+		auto after = (*log)->verify();
+		ASSERT_FALSE(after.ok());
+		EXPECT_TRUE(mentions(after, state_too ? "audit state (STATE/device/audit.state) missing"
+						      : "log truncated"))
+			<< after.problems.front().message;
+		EXPECT_TRUE(mentions(after, "does not start with the device's genesis record"))
+			<< after.problems.front().message;
+	}
+}
+
+// Issue 15.2 (c): `faketime -f '+400d'` on lethed purged the audit log at once.
+TEST(AuditLogAttacks, ClockSetForwardPurgesNothingEarly)
+{
+	TempDir dir;
+	AuditLogOptions opts;
+	opts.state_dir = dir.path();
+	auto opened = AuditLog::open(opts);
+	ASSERT_TRUE(opened);
+	std::unique_ptr<AuditLog> log = std::move(opened).value();
+	for (int i = 0; i < 12; ++i)
+		ASSERT_TRUE(log->append(E(i == 3 || i == 7 ? "publish" : "query")));
+	policy::Policy p = policy::strictest();
+	p.hash = std::string(64, 'b');
+	p.retention.audit_log = std::chrono::hours(24);
+	p.retention.audit_log_minimum = std::chrono::hours(24 * 7); // the floor
+	retention::ManualClock clock(Clock::now(), std::chrono::steady_clock::now());
+	auto purge = [&] { return log->purge(p, clock.wall(), clock.monotonic()); };
+	ASSERT_TRUE(purge());
+	clock.set_wall(clock.wall() + std::chrono::hours(24 * 400));
+	clock.advance(std::chrono::seconds(1));
+	auto jumped = purge();
+	ASSERT_TRUE(jumped) << jumped.error().message;
+	EXPECT_EQ(jumped->purged, 0u);
+	auto r = log->verify();
+	EXPECT_TRUE(r.ok()) << r.problems.front().message;
+	EXPECT_EQ(r.entries, 12u);
+
+	// A restart with the clock still forward (and a monotonic clock that is faked too): the
+	// audit time resumes from its persisted mark, not from the wall clock.
+	log.reset();
+	auto reopened = AuditLog::open(opts);
+	ASSERT_TRUE(reopened);
+	log = std::move(reopened).value();
+	retention::ManualClock later(clock.wall(),
+				     std::chrono::steady_clock::now() + std::chrono::hours(24 * 400));
+	auto restarted = log->purge(p, later.wall(), later.monotonic());
+	ASSERT_TRUE(restarted);
+	EXPECT_EQ(restarted->purged, 0u);
+	// Six days of real (monotonic) time: older than audit_log, younger than the minimum.
+	later.advance(std::chrono::hours(24 * 6));
+	auto six = log->purge(p, later.wall(), later.monotonic());
+	ASSERT_TRUE(six);
+	EXPECT_EQ(six->purged, 0u);
+	const std::string text = read_file(AuditLog::log_path(dir.path()));
+	std::size_t publishes = 0;
+	for (std::size_t at = 0; (at = text.find("\"action\":\"publish\"", at)) != std::string::npos;
+	     ++at)
+		++publishes;
+	EXPECT_EQ(publishes, 2u);
+	// Past the minimum by the monotonic clock: now they go, and the log still verifies.
+	later.advance(std::chrono::hours(24 * 2));
+	auto eight = log->purge(p, later.wall(), later.monotonic());
+	ASSERT_TRUE(eight) << eight.error().message;
+	EXPECT_GT(eight->purged, 0u);
+	auto r2 = log->verify();
+	EXPECT_TRUE(r2.ok()) << r2.problems.front().message;
+}
+
+// Logs written before genesis records existed are upgraded once, at the next open.
+TEST(AuditLog, LogWithoutGenesisIsUpgradedOnceAtOpen)
+{
+	TempDir dir;
+	const auto opts = write_log(dir, 4, 3, "status");
+	// What the previous release left: no genesis line, no device audit state.
+	auto lines = split_lines(read_file(AuditLog::log_path(dir.path())));
+	lines.erase(lines.begin());
+	const std::string old_text = join_lines(lines);
+	write_file(AuditLog::log_path(dir.path()), old_text);
+	std::filesystem::remove(dir.path() / "device" / "audit.state");
+	{
+		auto log = AuditLog::open(opts);
+		ASSERT_TRUE(log);
+		auto r = (*log)->verify();
+		EXPECT_TRUE(r.ok()) << r.problems.front().message;
+		EXPECT_EQ(r.entries, 4u);
+	}
+	const std::string upgraded = read_file(AuditLog::log_path(dir.path()));
+	EXPECT_NE(upgraded.find("\"upgraded\":true"), std::string::npos);
+	EXPECT_EQ(upgraded.substr(upgraded.find('\n') + 1, old_text.size()), old_text);
+	EXPECT_TRUE(std::filesystem::exists(dir.path() / "device" / "audit.state"));
+	// Only once: a log that has its genesis and lost its audit state is not re-upgraded.
+	std::filesystem::remove(dir.path() / "device" / "audit.state");
+	auto log = AuditLog::open(opts);
+	ASSERT_TRUE(log);
+	EXPECT_FALSE(std::filesystem::exists(dir.path() / "device" / "audit.state"));
+	EXPECT_FALSE((*log)->verify().ok());
 }
 
 TEST(Times, FormatAndParseRoundTrip)

@@ -5,8 +5,9 @@
 // the record before it ("prev") and its own hash, SHA-256 over a domain tag, the previous hash
 // and the canonical serialisation of the record without its hash. Seal records carry the
 // device's Ed25519 signature over the chain head; the latest seal is also kept in
-// STATE/audit/audit.head so that cutting records off the end is detected. Purging old records
-// leaves a signed anchor (the hash of the last purged record) as the first line.
+// STATE/audit/audit.head and, signed, in STATE/device/audit.state, so that cutting records off
+// the end is detected. A log starts with a signed genesis record; purging old records replaces
+// it with a signed anchor (the hash of the last purged record) as the first line.
 // Format and threat model: docs/audit.md.
 #pragma once
 
@@ -19,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <sys/types.h>
@@ -32,6 +34,7 @@ namespace lethe::audit {
 
 using Clock = std::chrono::system_clock;
 using TimePoint = Clock::time_point;
+using MonoPoint = std::chrono::steady_clock::time_point;
 
 /// One audited event: the fields of Cal. Civ. Code §1798.90.52 and CJIS 5.4.1.1
 /// (mapping in docs/audit.md). Only `action` is mandatory; the log fills in the time.
@@ -54,9 +57,10 @@ struct AuditEntry {
 	std::map<std::string, std::int64_t> counts; ///< extra counters (purge batches)
 };
 
-/// A record as stored: an entry, a seal or a purge anchor, with its position in the chain.
+/// A record as stored: an entry, a seal, a purge anchor or the genesis, with its position in
+/// the chain (anchor and genesis are signed first lines, not links of the chain).
 struct Record {
-	enum class Kind { Entry, Seal, Anchor };
+	enum class Kind { Entry, Seal, Anchor, Genesis };
 	Kind kind = Kind::Entry;
 	std::uint64_t seq = 0;
 	std::string prev;  ///< hex hash of the record before (anchor: of the last purged record)
@@ -88,6 +92,12 @@ struct VerifyOptions {
 	/// given and the log must reach it; otherwise truncation is reported.
 	std::optional<std::string> head_line;
 	bool head_required = true;
+	/// The device's audit state (content of STATE/device/audit.state): the log must reach
+	/// the head it records, with the same hash.
+	std::optional<std::string> state_text;
+	/// The device has an identity: the log must exist and start with its genesis record or
+	/// a signed purge anchor, and the device audit state must be given.
+	bool genesis_required = false;
 	/// An export: the first record may be any record (its predecessor is not included).
 	bool partial = false;
 };
@@ -106,7 +116,10 @@ struct PurgeStats {
 	std::uint64_t purged = 0;    ///< records removed now
 	std::uint64_t kept = 0;      ///< records left (anchor excluded)
 	TimePoint cutoff{};          ///< records older than this were eligible
+	TimePoint audit_time{};      ///< the audit time the purge ran on (see purge())
 };
+
+struct AuditState; // STATE/device/audit.state (src/audit/audit_state.h)
 
 /// The audit log. Thread-safe; several processes may append at once (flock on
 /// STATE/audit/audit.lock). Each append is written and fdatasync'ed before it returns.
@@ -129,9 +142,17 @@ public:
 	/// Remove records older than the policy's audit retention (never below its minimum; never
 	/// with the built-in strictest policy, which has no signed retention to follow; never the
 	/// last seal). Leaves a signed anchor; records an "audit.purge" entry with counts.
-	[[nodiscard]] Result<PurgeStats> purge(const policy::Policy &policy, TimePoint now);
-	/// Verify the whole log on disk (chain, seals, anchor, head).
+	/// A record goes only when it is older than the retention by the wall clock `wall_now`
+	/// AND by the audit time: the mark persisted in STATE/device/audit.state advanced by the
+	/// monotonic clock (`mono_now`) only, never by the wall clock, so setting the clock
+	/// forward purges nothing early. The audit time is persisted at every call.
+	[[nodiscard]] Result<PurgeStats> purge(const policy::Policy &policy, TimePoint wall_now,
+					       MonoPoint mono_now);
+	/// Verify the whole log on disk (genesis or anchor, chain, seals, head, device state).
 	[[nodiscard]] VerifyReport verify() const;
+	/// What verifying the log of `state_dir` is checked against: audit.head, the device audit
+	/// state, and whether the device has an identity (then the log must prove its start).
+	[[nodiscard]] static VerifyOptions verify_options(const std::filesystem::path &state_dir);
 	/// Records whose time is in [since, until], contiguous in the chain.
 	[[nodiscard]] Result<std::vector<Record>> read(TimePoint since, TimePoint until) const;
 
@@ -148,6 +169,9 @@ private:
 	Status write_line_locked(int fd, const std::string &line);
 	Status seal_locked(int fd);
 	Status append_entry_locked(int fd, AuditEntry entry);
+	Status start_chain_locked(int fd);
+	Status check_state_locked(int fd, const AuditState &state) const;
+	Status update_state_locked(int fd, std::optional<TimePoint> mark);
 	Result<std::string> read_all_locked() const;
 
 	AuditLogOptions options_;
@@ -163,6 +187,8 @@ private:
 	dev_t file_dev_ = 0;
 	ino_t file_ino_ = 0;
 	off_t file_size_ = -1;
+	// Audit time of the last purge and the monotonic time it was taken at (purge()).
+	std::optional<std::pair<TimePoint, MonoPoint>> time_base_;
 };
 
 /// UTC timestamps: "2026-11-26T15:04:05.123Z".
