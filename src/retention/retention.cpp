@@ -395,7 +395,7 @@ Status Retention::record_nonhit(NonHit &read)
 		}
 		const WallTime now = time_.now();
 		auto key = keys_->current(store::purpose::kDigest, now,
-					  std::min(policy_.retention.key_rotation, kMaxDigestEpoch));
+					  policy_.retention.key_rotation);
 		if (!key)
 			return key.error();
 		auto digest = plate_digest(key->key, norm, config_.digest);

@@ -502,9 +502,11 @@ TEST_F(StoreTest, ClockSetBackAfterAnInstallRevivesNoExpiredBundle)
 	late.id = "late";
 	ASSERT_TRUE(store_->install(sign(late), trust_.path(), *parse_utc("2026-08-01T00:00:00Z"))
 			    .ok());
-	for (const auto &ip : store_->list(trust_.path(), kNow))
-		if (ip.id == "short")
+	for (const auto &ip : store_->list(trust_.path(), kNow)) {
+		if (ip.id == "short") {
 			EXPECT_FALSE(ip.in_force) << "expired by the floor (2026-08-01)";
+		}
+	}
 }
 
 TEST_F(StoreTest, TwoPoliciesInForceCompose)

@@ -45,10 +45,6 @@ inline constexpr DataClass kDataClasses[] = {DataClass::NonhitDigest, DataClass:
 
 /// File name of the retention database under the state directory.
 inline constexpr std::string_view kDatabaseName = "retention.db";
-/// Longest digest epoch, whatever the policy's key_rotation: within an epoch equal plates give
-/// equal digests, so a stolen database links repeat visits inside one epoch and no further
-/// (issue 15.5). Hit-record, hit-image and outbox keys keep the policy's rotation.
-constexpr std::chrono::seconds kMaxDigestEpoch{3600};
 /// File name of the space reserved for purges on a full disk (see Config::reserve_bytes).
 inline constexpr std::string_view kReserveName = "retention.reserve";
 inline constexpr std::uintmax_t kDefaultReserveBytes = 2u << 20;
