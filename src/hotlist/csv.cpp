@@ -2,6 +2,7 @@
 // Hot-list CSV import: strict RFC 4180 parsing of NCIC-style records with line-numbered errors.
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <ctime>
 #include <cstdio>
 
@@ -111,42 +112,73 @@ std::string normalise(std::string_view text)
 	return out;
 }
 
+namespace {
+
+/// Characters the reader confuses, each class led by its canonical character.
+constexpr std::string_view kConfusionClasses[] = {"0OD", "1I", "8B", "5S", "2Z", "6G"};
+
+/// The confusion class of c, or empty if c is confused with nothing.
+std::string_view confusion_class(char c)
+{
+	for (std::string_view cls : kConfusionClasses)
+		if (cls.find(c) != std::string_view::npos)
+			return cls;
+	return {};
+}
+
+} // namespace
+
 std::string confusion_canonical(std::string_view normalised)
 {
 	std::string out(normalised);
-	for (char &c : out) {
-		switch (c) {
-		case 'O':
-		case 'D':
-			c = '0';
-			break;
-		case 'I':
-			c = '1';
-			break;
-		case 'B':
-			c = '8';
-			break;
-		case 'S':
-			c = '5';
-			break;
-		case 'Z':
-			c = '2';
-			break;
-		case 'G':
-			c = '6';
-			break;
-		default:
-			break;
+	for (char &c : out)
+		if (const std::string_view cls = confusion_class(c); !cls.empty())
+			c = cls.front();
+	return out;
+}
+
+std::vector<std::string> confusion_spellings(std::string_view normalised, std::size_t limit,
+					     std::size_t *total)
+{
+	std::size_t count = 1;
+	for (char c : normalised)
+		if (const std::string_view cls = confusion_class(c); !cls.empty())
+			count = count > SIZE_MAX / cls.size() ? SIZE_MAX : count * cls.size();
+	if (total)
+		*total = count;
+	std::vector<std::string> out;
+	// Reserved once: no reallocation leaves unwiped copies behind.
+	out.reserve(std::min(count, limit));
+	// Odometer over the confusable positions, starting with the spelling asked for.
+	std::string cur(normalised);
+	while (out.size() < limit) {
+		out.push_back(cur);
+		std::size_t i = 0;
+		for (; i < cur.size(); ++i) {
+			const std::string_view cls = confusion_class(cur[i]);
+			if (cls.empty())
+				continue;
+			const std::size_t next = (cls.find(cur[i]) + 1) % cls.size();
+			cur[i] = cls[next];
+			if (cur[i] != normalised[i])
+				break; // no carry
 		}
+		if (i == cur.size())
+			break; // every position back where it started: all spellings seen
 	}
+	crypto::wipe(cur);
 	return out;
 }
 
 namespace {
 
 Result<std::vector<Entry>> parse_csv_impl(std::string_view text,
-					  const std::vector<std::string> *categories)
+					  const std::vector<std::string> *categories,
+					  std::string_view source)
 {
+	auto err = [source](std::size_t l, const std::string &what) {
+		return line_error(source, l, what);
+	};
 	std::vector<Entry> entries;
 	std::size_t pos = 0;
 	std::size_t line = 1;

@@ -74,7 +74,8 @@ private:
 	[[nodiscard]] std::shared_ptr<audit::Authorizer> authorizer() const;
 	void rejected(int fd, const std::string &reason);
 	nlohmann::json handle(const nlohmann::json &request, int fd);
-	/// `query` and `hits.list` for investigators: purpose, case and role checked, recorded.
+	/// `query`, `hits.list` and `hits.crop` for investigators: purpose, case and role checked,
+	/// recorded.
 	nlohmann::json investigate(const nlohmann::json &request, int fd,
 				   const audit::Principal &who, audit::AccessRequest req,
 				   const policy::Policy &policy);
