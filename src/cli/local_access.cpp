@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 #include <toml++/toml.h>
 
@@ -118,29 +119,50 @@ Result<std::unique_ptr<LocalAccess>> LocalAccess::open(const std::filesystem::pa
 	return access;
 }
 
+namespace {
+
+/// `[device] KEY` of the configuration file `config`: fallback if the file or the key is not
+/// there; nullopt if the file exists but cannot be read or parsed.
+std::optional<std::string> device_setting(const std::filesystem::path &config, const char *key,
+					  std::string fallback)
+{
+	std::error_code ec;
+	if (!std::filesystem::exists(config, ec))
+		return ec ? std::nullopt : std::optional<std::string>(std::move(fallback));
+	try {
+		const toml::table doc = toml::parse_file(config.string());
+		if (const auto *v = doc.at_path(std::string("device.") + key).as_string())
+			return v->get();
+	} catch (const toml::parse_error &) {
+		return std::nullopt;
+	}
+	return fallback;
+}
+
+} // namespace
+
+std::string trust_dir_of(const std::filesystem::path &config)
+{
+	const char *env = std::getenv("LETHE_TRUST_DIR");
+	if (env && *env)
+		return env;
+	return device_setting(config, "trust_dir", config::Device{}.trust_dir)
+		.value_or(config::Device{}.trust_dir);
+}
+
 bool is_device_state_dir(const std::filesystem::path &state_dir,
 			 const std::filesystem::path &config)
 {
 	namespace fs = std::filesystem;
-	std::string device_state = config::Device{}.state_dir;
-	std::error_code ec;
-	if (fs::exists(config, ec)) {
-		try {
-			const toml::table doc = toml::parse_file(config.string());
-			if (const auto *v = doc.at_path("device.state_dir").as_string())
-				device_state = v->get();
-		} catch (const toml::parse_error &) {
-			return true; // cannot tell: treat it as the device's
-		}
-	} else if (ec) {
-		return true;
-	}
+	const auto device_state = device_setting(config, "state_dir", config::Device{}.state_dir);
+	if (!device_state)
+		return true; // cannot tell: treat it as the device's
 	auto canonical = [](const fs::path &p) {
 		std::error_code e;
 		auto c = fs::weakly_canonical(fs::absolute(p, e), e);
 		return e ? fs::absolute(p).lexically_normal() : c;
 	};
-	return canonical(state_dir) == canonical(device_state);
+	return canonical(state_dir) == canonical(*device_state);
 }
 
 bool authorize_local_change(const std::filesystem::path &state_dir,

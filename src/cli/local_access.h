@@ -41,6 +41,11 @@ struct LocalAccess {
 	[[nodiscard]] bool check(const audit::AccessRequest &request, audit::Role *granted);
 };
 
+/// The trusted officers' keys that go with the configuration `config`: $LETHE_TRUST_DIR if
+/// set, else its `[device] trust_dir`, else /etc/lethe/trust (no file, or one that does not
+/// parse).
+[[nodiscard]] std::string trust_dir_of(const std::filesystem::path &config);
+
 /// The policy in force for state_dir (policy::load_effective: the built-in strictest unless
 /// valid signed policies are installed).
 [[nodiscard]] policy::Policy policy_in_force(const std::filesystem::path &state_dir,

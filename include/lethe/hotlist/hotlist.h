@@ -84,7 +84,9 @@ using lethe::format_utc;
 [[nodiscard]] Result<std::vector<Entry>> parse_csv(std::string_view text,
 						   const policy::HotlistRules &rules);
 /// The same checks without the category allowlist (the signing side knows no device policy).
-[[nodiscard]] Result<std::vector<Entry>> parse_csv_syntax(std::string_view text);
+/// With `source` (the file the text was read from) errors name it: "FILE:7: ...".
+[[nodiscard]] Result<std::vector<Entry>> parse_csv_syntax(std::string_view text,
+							  std::string_view source = {});
 
 /// A list's identity and freshness (carried by the signed bundle).
 struct ListInfo {
