@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sstream>
+
 #include "lethe/audit/signed_document.h"
 #include "support/temp_dir.h"
 
@@ -161,19 +163,23 @@ TEST_F(AuditCli, ExportAndVerifyUseTheConfigsTrustDir)
 	const auto config = dir_ / "device.toml";
 	write_file(config, "[device]\ntrust_dir = \"" + trust.string() + "\"\n" +
 				   read_file(dir_ / "privacy_officer.toml"));
-	for (const std::string command : {"audit export --since 1d --out " +
-						  (dir_ / "trusted.json").string(),
-					  std::string("audit verify")}) {
+	const std::vector<std::pair<std::string, std::string>> commands = {
+		{"audit export --since 1d --out " + (dir_ / "trusted.json").string(), "audit.export"},
+		{"audit verify", "audit.verify"}};
+	for (const auto &[command, action] : commands) {
 		r = run_command(cli + " " + command + " --state-dir " + state().string() +
 					" --config " + config.string(),
 				true);
 		ASSERT_EQ(r.status, 0) << command << ": " << r.output;
 		EXPECT_EQ(r.output.find("strictest"), std::string::npos) << command << ": " << r.output;
-		std::string log = log_text();
-		while (!log.empty() && log.back() == '\n')
-			log.pop_back();
-		const auto entry = nlohmann::json::parse(log.substr(log.rfind('\n') + 1), nullptr,
-							 false);
+		// The command's entry (seals may follow it) names the installed policy.
+		nlohmann::json entry;
+		std::istringstream lines(log_text());
+		for (std::string line; std::getline(lines, line);) {
+			auto j = nlohmann::json::parse(line, nullptr, false);
+			if (!j.is_discarded() && j.value("action", "") == action)
+				entry = j;
+		}
 		EXPECT_EQ(entry.value("policy", ""), hash) << command << ": " << entry.dump();
 	}
 }

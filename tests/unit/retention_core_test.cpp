@@ -172,10 +172,11 @@ TEST(Retention, RetroHitUsesTheMatchersTolerance)
 					[&](const PlateSighting &s) { return s.camera == "cam-" + text; });
 				EXPECT_EQ(it != found->sightings.end(), hit)
 					<< text << " confusions " << confusions << " edit " << edit;
-				if (hit && it != found->sightings.end())
+				if (hit && it != found->sightings.end()) {
 					EXPECT_EQ(it->match,
 						  std::string(hotlist::match_type_name(hits[0].type)))
 						<< text;
+				}
 			}
 		}
 	}

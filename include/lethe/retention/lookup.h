@@ -18,7 +18,7 @@ namespace lethe::retention {
 
 /// At most this many spellings of a plate are looked up by one query (each costs one keyed,
 /// memory-hard digest per live epoch); the rest are counted in PlateLookup::skipped.
-inline constexpr std::size_t kMaxQuerySpellings = 64;
+inline constexpr std::size_t kMaxQuerySpellings = 256;
 
 /// One retro-hit answer: where and when, never the plate.
 struct PlateSighting {
