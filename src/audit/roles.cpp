@@ -28,7 +28,7 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(Action::Count)> 
 	"status",       "config.show",     "config.change", "camera.list",  "camera.snapshot",
 	"selftest",     "policy.show",     "policy.install", "hotlist.show", "hotlist.install",
 	"audit.verify", "audit.export",    "retention.report", "keys.destroy", "hits.list",
-	"query",        "publish",         "purge",
+	"hits.crop",    "query",           "publish",         "purge",
 };
 
 bool charset_ok(std::string_view s, std::size_t max, std::string_view extra)
@@ -146,6 +146,7 @@ bool authorize(Role role, Action action)
 	case Role::Investigator:
 		switch (action) {
 		case Action::HitsList:
+		case Action::HitsCrop:
 		case Action::RetroHitQuery:
 		case Action::PolicyShow:
 			return true;
@@ -173,7 +174,8 @@ bool authorize(Role role, Action action)
 
 bool requires_purpose(Action action)
 {
-	return action == Action::HitsList || action == Action::RetroHitQuery;
+	return action == Action::HitsList || action == Action::HitsCrop ||
+	       action == Action::RetroHitQuery;
 }
 
 bool valid_purpose(std::string_view code) { return charset_ok(code, 32, "._:-"); }

@@ -115,7 +115,7 @@ int run_verify(const std::string &state_dir, const std::string &config,
 			    "deleted)\naudit log FAILED: 1 problem(s)\n");
 		return kExitFailure;
 	}
-	auto access = LocalAccess::open(state, config);
+	auto access = LocalAccess::open(state, config, trust_dir_of(config));
 	if (!access) {
 		std::fprintf(stderr, "lethe audit verify: %s\n", access.error().message.c_str());
 		return kExitFailure;
@@ -162,7 +162,7 @@ int run_export(const std::string &state_dir, const std::string &config, const st
 			     (!t0 ? t0.error() : t1.error()).message.c_str());
 		return kExitUsage;
 	}
-	auto access = LocalAccess::open(state_dir, config);
+	auto access = LocalAccess::open(state_dir, config, trust_dir_of(config));
 	if (!access) {
 		std::fprintf(stderr, "lethe audit export: %s\n", access.error().message.c_str());
 		return kExitFailure;
@@ -297,7 +297,8 @@ int run_audit(int argc, char **argv)
 		"verify", "Check the hash chain, seals, purge anchor and head; say where it breaks");
 	verify->add_option("--state-dir", state_dir, "Device state directory")
 		->envname("LETHE_STATE_DIR");
-	verify->add_option("--config", config, "Configuration with the [roles] table")
+	verify->add_option("--config", config, "Configuration with the [roles] table and the "
+					       "[device] trust_dir of the policy in force")
 		->envname("LETHE_CONFIG");
 	verify->add_option("--trust-device", trust_device,
 			   "Check seals against this device public key instead of device.pub");
@@ -306,7 +307,8 @@ int run_audit(int argc, char **argv)
 	auto *exp = app.add_subcommand("export", "Write a device-signed export of a time range");
 	exp->add_option("--state-dir", state_dir, "Device state directory")
 		->envname("LETHE_STATE_DIR");
-	exp->add_option("--config", config, "Configuration with the [roles] table")
+	exp->add_option("--config", config, "Configuration with the [roles] table and the "
+					    "[device] trust_dir of the policy in force")
 		->envname("LETHE_CONFIG");
 	exp->add_option("--since", since, "Start (2026-11-26T00:00:00Z, 2026-11-26, @UNIX, 7d)")
 		->required();

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include <CLI/CLI.hpp>
@@ -77,9 +78,27 @@ int list(const std::string &socket, bool json, bool local)
 	return kExitOk;
 }
 
+/// Can OpenCV write an image named `file` (by its extension)?
+bool writable_image_name(const std::string &file)
+{
+	try {
+		return cv::haveImageWriter(file);
+	} catch (const cv::Exception &) {
+		return false;
+	}
+}
+
 int snapshot(const std::string &socket, const std::string &camera, const std::string &file,
 	     bool json)
 {
+	// Checked before asking: a snapshot taken (and recorded) for nothing helps nobody.
+	if (!file.empty() && !writable_image_name(file)) {
+		std::fprintf(stderr,
+			     "lethe camera snapshot: %s: unsupported extension '%s' (use .jpg or "
+			     ".png)\n",
+			     file.c_str(), std::filesystem::path(file).extension().string().c_str());
+		return kExitUsage;
+	}
 	auto reply = control_request(socket, {{"command", "camera.snapshot"}, {"camera", camera}});
 	if (!reply) {
 		std::fprintf(stderr, "lethe camera snapshot: %s\n", reply.error().message.c_str());
@@ -119,17 +138,31 @@ int snapshot(const std::string &socket, const std::string &camera, const std::st
 		      plates.size());
 	cv::putText(img, banner, {10, 28}, cv::FONT_HERSHEY_SIMPLEX, 0.8, cv::Scalar(0, 0, 0), 4);
 	cv::putText(img, banner, {10, 28}, cv::FONT_HERSHEY_SIMPLEX, 0.8, cv::Scalar(255, 255, 255), 2);
-	const mode_t old = ::umask(0077); // the image shows the street: owner-only
-	const bool ok = cv::imwrite(file, img);
-	::umask(old);
-	if (!ok) {
-		std::fprintf(stderr, "lethe camera snapshot: cannot write %s\n", file.c_str());
-		return kExitFailure;
+	if (!file.empty()) {
+		const mode_t old = ::umask(0077); // the image shows the street: owner-only
+		std::string why;
+		bool ok = false;
+		try {
+			ok = cv::imwrite(file, img);
+		} catch (const cv::Exception &e) {
+			why = std::string(": ") + e.err;
+		}
+		::umask(old);
+		if (!ok) {
+			std::fprintf(stderr, "lethe camera snapshot: cannot write %s%s\n", file.c_str(),
+				     why.c_str());
+			return kExitFailure;
+		}
 	}
 	if (json) {
-		nlohmann::json out{{"file", file}, {"camera", r.value("camera", "")},
+		// Without --annotate only the figures: no file is written.
+		nlohmann::json out{{"camera", r.value("camera", "")},
 				   {"width", img.cols}, {"height", img.rows},
+				   {"frame_width", r.value("frame_width", img.cols)},
+				   {"frame_height", r.value("frame_height", img.rows)},
 				   {"sharpness", r.value("sharpness", 0.0)}, {"plates", plates}};
+		if (!file.empty())
+			out["file"] = file;
 		std::printf("%s\n", out.dump().c_str());
 	} else {
 		std::printf("%s written (%zu plate box(es), sharpness %.0f)\n", file.c_str(),
@@ -157,8 +190,9 @@ int run_camera(int argc, char **argv)
 			    "aiming and focusing (recorded in the audit log)");
 	std::string camera, file;
 	snap->add_option("--camera", camera, "Camera id (default: the first)");
-	snap->add_option("--annotate", file, "Write the annotated image (JPEG/PNG) here")->required();
-	snap->add_flag("--json", json, "Machine-readable summary");
+	snap->add_option("--annotate", file, "Write the annotated image (.jpg or .png) here");
+	snap->add_flag("--json", json, "Machine-readable summary (sharpness, plate boxes); "
+				       "alone, no image is written");
 	add_socket_option(*snap, socket);
 
 	CLI::App *make = app.add_subcommand(
@@ -194,8 +228,14 @@ int run_camera(int argc, char **argv)
 		std::printf("%u frames written to %s\n", *n, out.c_str());
 		return kExitOk;
 	}
-	if (snap->parsed())
+	if (snap->parsed()) {
+		if (file.empty() && !json) {
+			std::fprintf(stderr, "lethe camera snapshot: give --annotate FILE, --json, or "
+					     "both\n");
+			return kExitUsage;
+		}
 		return snapshot(socket, camera, file, json);
+	}
 	return list(socket, json, local);
 }
 

@@ -63,20 +63,29 @@ int sign(const std::string &key_file, const std::string &out, const std::string 
 		std::fprintf(stderr, "lethe hotlist sign: %s\n", csv.error().message.c_str());
 		return kExitFailure;
 	}
+	// Never sign a list a device would refuse for its syntax; errors name the officer's own
+	// file and its lines (FILE:LINE), not the bundle payload's.
+	if (auto entries = parse_csv_syntax(*csv, csv_file); !entries) {
+		crypto::wipe(*csv);
+		std::fprintf(stderr, "lethe hotlist sign: not a valid hot list:\n%s\n",
+			     entries.error().message.c_str());
+		return kExitFailure;
+	} else {
+		for (auto &e : *entries)
+			crypto::wipe(e.plate);
+	}
 	auto payload = make_payload(info, *csv);
 	crypto::wipe(*csv);
 	if (!payload) {
 		std::fprintf(stderr, "lethe hotlist sign: %s\n", payload.error().message.c_str());
 		return kExitFailure;
 	}
-	// Never sign a list a device would refuse for its syntax.
+	// The payload as a device reads it (header lines included) must parse as well.
 	auto parsed = parse_payload(*payload, nullptr);
 	if (!parsed) {
 		crypto::wipe(*payload);
-		std::fprintf(stderr, "lethe hotlist sign: %s is not a valid hot list (line numbers "
-				     "count the 4 header lines of the bundle payload, CSV line N "
-				     "is payload line N+4):\n%s\n",
-			     csv_file.c_str(), parsed.error().message.c_str());
+		std::fprintf(stderr, "lethe hotlist sign: %s: bundle payload: %s\n", csv_file.c_str(),
+			     parsed.error().message.c_str());
 		return kExitFailure;
 	}
 	auto key = fsutil::read_file(key_file, 64 * 1024);

@@ -39,6 +39,11 @@ void print_policy(const Policy &p)
 	std::printf("  version:            %llu\n", static_cast<unsigned long long>(p.version));
 	std::printf("  issuer:             %s\n", p.issuer.c_str());
 	std::printf("  jurisdiction:       %s\n", p.jurisdiction.c_str());
+	// Multi-line text (composed policies join theirs with a blank line): indented as one field.
+	std::string basis = p.legal_basis.empty() ? "(none given)" : p.legal_basis;
+	for (auto nl = basis.find('\n'); nl != std::string::npos; nl = basis.find('\n', nl + 1))
+		basis.insert(nl + 1, 22, ' ');
+	std::printf("  legal basis:        %s\n", basis.c_str());
 	std::printf("  valid:              %s .. %s\n", format_utc(p.not_before).c_str(),
 		    format_utc(p.not_after).c_str());
 	if (!p.hash.empty())

@@ -14,21 +14,34 @@
 namespace lethe::cli {
 namespace {
 
-int print_sightings(const std::vector<SightingRow> &rows, bool as_json)
+const char *match_note(const std::string &match)
 {
+	if (match == "confusion")
+		return "  (read with OCR-confusable characters: verify)";
+	if (match == "missing_char")
+		return "  (read with one character missing: verify)";
+	return "";
+}
+
+int print_sightings(const retention::PlateLookup &found, bool as_json)
+{
+	if (found.skipped > 0)
+		std::fprintf(stderr,
+			     "lethe query: %zu spelling(s) of the plate not searched (at most %zu "
+			     "per query)\n",
+			     found.skipped, retention::kMaxQuerySpellings);
 	if (as_json) {
 		nlohmann::json out = nlohmann::json::array();
-		for (const auto &r : rows)
+		for (const auto &r : found.sightings)
 			out.push_back({{"camera", r.camera},
 				       {"seen", audit::format_time(r.seen)},
 				       {"match", r.match}});
 		std::printf("%s\n", out.dump(2).c_str());
 	} else {
-		for (const auto &r : rows)
+		for (const auto &r : found.sightings)
 			std::printf("%s  %s%s\n", audit::format_time(r.seen).c_str(), r.camera.c_str(),
-				    r.match == "exact" ? ""
-						       : "  (read with one character missing: verify)");
-		std::printf("%zu sighting(s)\n", rows.size());
+				    match_note(r.match));
+		std::printf("%zu sighting(s)\n", found.sightings.size());
 	}
 	return kExitOk;
 }
@@ -74,7 +87,7 @@ int run_query(int argc, char **argv)
 		std::fprintf(stderr, "lethe query: %s\n", since.error().message.c_str());
 		return kExitUsage;
 	}
-	std::vector<SightingRow> found;
+	retention::PlateLookup found;
 	if (state_dir.empty()) {
 		// Through lethed: the role comes from this process's credentials on the socket, and
 		// the daemon records the query before it answers.
@@ -102,9 +115,11 @@ int run_query(int argc, char **argv)
 		}
 		for (const auto &row : r.value("sightings", nlohmann::json::array())) {
 			auto seen = audit::parse_time(row.value("seen", ""));
-			found.push_back({row.value("camera", ""), seen ? *seen : audit::TimePoint{},
-					 row.value("match", "exact")});
+			found.sightings.push_back({row.value("camera", ""),
+						   seen ? *seen : audit::TimePoint{},
+						   row.value("match", "exact")});
 		}
+		found.skipped = r.value("skipped", std::size_t{0});
 		return print_sightings(found, as_json);
 	}
 	auto access = LocalAccess::open(state_dir, config, trust);
@@ -148,11 +163,13 @@ int run_query(int argc, char **argv)
 	}
 	// A plate that was seen is a (retro-)hit: its text may be recorded. Otherwise only the
 	// keyed digest of the query terms is.
-	const audit::AuditTarget target = rows->empty() ? req.target
-							: audit::AuditTarget::hit_plate(plate);
+	const audit::AuditTarget target = rows->sightings.empty()
+						  ? req.target
+						  : audit::AuditTarget::hit_plate(plate);
 	auto st = (*access)->authorizer->record((*access)->who, role, req, policy,
 						audit::Outcome::Success,
-						static_cast<std::int64_t>(rows->size()), &target);
+						static_cast<std::int64_t>(rows->sightings.size()),
+						&target);
 	crypto::wipe(plate);
 	if (!st) {
 		std::fprintf(stderr, "lethe query: could not record the query, not answering: %s\n",

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 #include <toml++/toml.h>
 
@@ -41,19 +42,30 @@ policy::Policy policy_in_force(const std::filesystem::path &state_dir,
 	return policy::load_effective(state_dir, trust_dir).policy;
 }
 
-Result<std::vector<SightingRow>> find_sightings(const std::filesystem::path &state_dir,
-						const policy::Policy &policy, std::string_view plate,
-						audit::TimePoint since)
+namespace {
+
+/// The retention store of state_dir, opened under `policy`.
+Result<std::unique_ptr<retention::Retention>> open_store(const std::filesystem::path &state_dir,
+							 const policy::Policy &policy)
+{
+	retention::Config cfg;
+	cfg.state_dir = state_dir;
+	return retention::Retention::create(cfg, policy);
+}
+
+} // namespace
+
+Result<retention::PlateLookup> find_sightings(const std::filesystem::path &state_dir,
+					      const policy::Policy &policy, std::string_view plate,
+					      audit::TimePoint since)
 {
 	// Nothing was ever retained: nothing to find (and no database is created by asking).
 	if (!std::filesystem::exists(state_dir / retention::kDatabaseName))
-		return std::vector<SightingRow>{};
-	retention::Config cfg;
-	cfg.state_dir = state_dir;
-	auto store = retention::Retention::create(cfg, policy);
+		return retention::PlateLookup{};
+	auto store = open_store(state_dir, policy);
 	if (!store)
 		return store.error();
-	return retention::find_plate(**store, plate, since, policy.hotlist.max_edit_distance >= 1);
+	return retention::find_plate(**store, plate, since, policy.hotlist);
 }
 
 Result<std::vector<HitRow>> list_hits(const std::filesystem::path &state_dir,
@@ -61,9 +73,7 @@ Result<std::vector<HitRow>> list_hits(const std::filesystem::path &state_dir,
 {
 	if (!std::filesystem::exists(state_dir / retention::kDatabaseName))
 		return std::vector<HitRow>{};
-	retention::Config cfg;
-	cfg.state_dir = state_dir;
-	auto store = retention::Retention::create(cfg, policy);
+	auto store = open_store(state_dir, policy);
 	if (!store)
 		return store.error();
 	auto found = (*store)->hits(since);
@@ -71,9 +81,21 @@ Result<std::vector<HitRow>> list_hits(const std::filesystem::path &state_dir,
 		return found.error();
 	std::vector<HitRow> rows;
 	for (const auto &h : *found)
-		rows.push_back({h.id, h.hit.plate, h.hit.camera, h.hit.list_id, h.hit.category,
-				h.seen});
+		rows.push_back({h.hit.event_id, h.hit.plate, h.hit.camera, h.hit.list_id,
+				h.hit.category, h.seen});
 	return rows;
+}
+
+Result<crypto::SecretBytes> hit_crop(const std::filesystem::path &state_dir,
+				     const policy::Policy &policy, std::string_view event_id)
+{
+	if (!std::filesystem::exists(state_dir / retention::kDatabaseName))
+		return make_error(-ENOENT, "no image for hit " + std::string(event_id) +
+						   " (no hit records in " + state_dir.string() + ")");
+	auto store = open_store(state_dir, policy);
+	if (!store)
+		return store.error();
+	return (*store)->hit_image_of_event(event_id);
 }
 
 Result<std::unique_ptr<LocalAccess>> LocalAccess::open(const std::filesystem::path &state_dir,
@@ -97,29 +119,50 @@ Result<std::unique_ptr<LocalAccess>> LocalAccess::open(const std::filesystem::pa
 	return access;
 }
 
+namespace {
+
+/// `[device] KEY` of the configuration file `config`: fallback if the file or the key is not
+/// there; nullopt if the file exists but cannot be read or parsed.
+std::optional<std::string> device_setting(const std::filesystem::path &config, const char *key,
+					  std::string fallback)
+{
+	std::error_code ec;
+	if (!std::filesystem::exists(config, ec))
+		return ec ? std::nullopt : std::optional<std::string>(std::move(fallback));
+	try {
+		const toml::table doc = toml::parse_file(config.string());
+		if (const auto *v = doc.at_path(std::string("device.") + key).as_string())
+			return v->get();
+	} catch (const toml::parse_error &) {
+		return std::nullopt;
+	}
+	return fallback;
+}
+
+} // namespace
+
+std::string trust_dir_of(const std::filesystem::path &config)
+{
+	const char *env = std::getenv("LETHE_TRUST_DIR");
+	if (env && *env)
+		return env;
+	return device_setting(config, "trust_dir", config::Device{}.trust_dir)
+		.value_or(config::Device{}.trust_dir);
+}
+
 bool is_device_state_dir(const std::filesystem::path &state_dir,
 			 const std::filesystem::path &config)
 {
 	namespace fs = std::filesystem;
-	std::string device_state = config::Device{}.state_dir;
-	std::error_code ec;
-	if (fs::exists(config, ec)) {
-		try {
-			const toml::table doc = toml::parse_file(config.string());
-			if (const auto *v = doc.at_path("device.state_dir").as_string())
-				device_state = v->get();
-		} catch (const toml::parse_error &) {
-			return true; // cannot tell: treat it as the device's
-		}
-	} else if (ec) {
-		return true;
-	}
+	const auto device_state = device_setting(config, "state_dir", config::Device{}.state_dir);
+	if (!device_state)
+		return true; // cannot tell: treat it as the device's
 	auto canonical = [](const fs::path &p) {
 		std::error_code e;
 		auto c = fs::weakly_canonical(fs::absolute(p, e), e);
 		return e ? fs::absolute(p).lexically_normal() : c;
 	};
-	return canonical(state_dir) == canonical(device_state);
+	return canonical(state_dir) == canonical(*device_state);
 }
 
 bool authorize_local_change(const std::filesystem::path &state_dir,

@@ -10,6 +10,7 @@
 
 #include "lethe/audit/audit_log.h"
 #include "lethe/audit/roles.h"
+#include "lethe/common/crypto.h"
 #include "lethe/common/result.h"
 #include "lethe/policy/policy.h"
 #include "lethe/retention/lookup.h"
@@ -39,6 +40,11 @@ struct LocalAccess {
 	/// authorize() and print the refusal to stderr; true if granted (role in *granted).
 	[[nodiscard]] bool check(const audit::AccessRequest &request, audit::Role *granted);
 };
+
+/// The trusted officers' keys that go with the configuration `config`: $LETHE_TRUST_DIR if
+/// set, else its `[device] trust_dir`, else /etc/lethe/trust (no file, or one that does not
+/// parse).
+[[nodiscard]] std::string trust_dir_of(const std::filesystem::path &config);
 
 /// The policy in force for state_dir (policy::load_effective: the built-in strictest unless
 /// valid signed policies are installed).
@@ -72,27 +78,27 @@ void record_local(const std::filesystem::path &state_dir, std::string_view actio
 		  std::string policy_hash,
 		  const std::filesystem::path &config = default_config_path());
 
-/// Where and when a plate was seen (a retro-hit answer; retention/lookup.h).
-using SightingRow = retention::PlateSighting;
-
 /// A stored hit record.
 struct HitRow {
-	std::int64_t id = 0;
+	std::string event_id; ///< as published (the MQTT event's event_id)
 	std::string plate, camera, list_id, category;
 	audit::TimePoint seen{};
 };
 
-/// Retro-hit lookup in the retention store (retention::Retention::find_digest; key store in
-/// file mode: with keys in RAM only the daemon can answer). A retro-hit is a hot-list match
-/// after the fact, with the hot-list tolerance of the policy: if it allows an edit distance of
-/// 1, reads of the plate with one character missing (what the matcher accepts for a hit) are
-/// found too, marked "missing_char". Sorted by time.
-[[nodiscard]] Result<std::vector<SightingRow>>
+/// Retro-hit lookup in the retention store (retention::find_plate: the hot-list tolerance of
+/// the policy — confusion spellings, one missing character; key store in file mode: with keys
+/// in RAM only the daemon can answer). Sorted by time.
+[[nodiscard]] Result<retention::PlateLookup>
 find_sightings(const std::filesystem::path &state_dir, const policy::Policy &policy,
 	       std::string_view plate, audit::TimePoint since);
 /// Hit records in the retention store (retention::Retention::hits).
 [[nodiscard]] Result<std::vector<HitRow>> list_hits(const std::filesystem::path &state_dir,
 						    const policy::Policy &policy,
 						    audit::TimePoint since);
+/// The stored image (JPEG crop) of the hit published as event_id
+/// (retention::Retention::hit_image_of_event; -ENOENT if none or purged).
+[[nodiscard]] Result<crypto::SecretBytes> hit_crop(const std::filesystem::path &state_dir,
+						   const policy::Policy &policy,
+						   std::string_view event_id);
 
 } // namespace lethe::cli

@@ -109,14 +109,13 @@ Result<ParsedList> parse_payload(std::string_view payload, const policy::Hotlist
 	if (!g)
 		return make_error(-EINVAL, "line 4: generated: " + g.error().message);
 	out.info.generated = *g;
-	// Keep line numbers of the whole payload in CSV errors: blank the header lines.
-	std::string csv(4, '\n');
-	csv.append(payload.substr(pos));
+	// CSV errors name the lines of the CSV the officer signed ("CSV line 4: ..."), not of the
+	// payload, whose four header lines that CSV never had.
+	const std::string_view csv = payload.substr(pos);
 	auto entries = rules ? parse_csv(csv, *rules) : parse_csv_syntax(csv);
-	crypto::wipe(csv);
 	if (!entries) {
 		const bool category = entries.error().message.find("not allowed") != std::string::npos;
-		return make_error(category ? -EPERM : -EINVAL, entries.error().message);
+		return make_error(category ? -EPERM : -EINVAL, "CSV " + entries.error().message);
 	}
 	out.entries = std::move(entries).value();
 	return out;

@@ -570,6 +570,7 @@ void Daemon::on_event(track::ReadEvent &&event)
 		rh.category = ev.category;
 		rh.match_type = std::string(hotlist::match_type_name(h.type));
 		rh.image = jpeg;
+		rh.seen = ev.time; // the instant the published event names
 		if (auto r = retention_->record_hit(rh); !r) {
 			++store_errors_;
 			LOG(Retention, Error) << "hit record not stored: " << r.error().message;
@@ -1096,6 +1097,7 @@ json Daemon::handle(const json &request, int fd)
 		{"reload", audit::Action::ConfigChange},
 		{"query", audit::Action::RetroHitQuery},
 		{"hits.list", audit::Action::HitsList},
+		{"hits.crop", audit::Action::HitsCrop},
 	};
 	// Every session is recorded: who (SO_PEERCRED), which role, what, and how it ended.
 	const auto authz = authorizer();
@@ -1126,7 +1128,7 @@ json Daemon::handle(const json &request, int fd)
 	req.target = audit::AuditTarget::object(command == "camera.snapshot" ? "camera:" + camera
 									      : "control:" + command);
 	const policy::Policy policy = current_policy();
-	if (req.action == audit::Action::RetroHitQuery || req.action == audit::Action::HitsList)
+	if (audit::requires_purpose(req.action))
 		return investigate(request, fd, *who, req, policy);
 	auto role = authz->authorize(*who, req, policy);
 	if (!role)
@@ -1174,6 +1176,7 @@ json Daemon::investigate(const json &request, int fd, const audit::Principal &wh
 	// seen (a retro-hit) — otherwise as its keyed digest.
 	const auto authz = authorizer();
 	const bool query = req.action == audit::Action::RetroHitQuery;
+	const bool crop = req.action == audit::Action::HitsCrop;
 	auto text = [&](const char *key) {
 		return request.contains(key) && request[key].is_string()
 			       ? request[key].get<std::string>()
@@ -1185,6 +1188,12 @@ json Daemon::investigate(const json &request, int fd, const audit::Principal &wh
 	if (query && plate.empty()) {
 		rejected(fd, "query without a plate");
 		return error_reply("usage", "a plate is required");
+	}
+	// Only an id as the daemon makes them reaches the log (client text is never copied).
+	const std::string event_id = crop ? text("event_id") : std::string();
+	if (crop && !publish::is_uuid_v4(event_id)) {
+		rejected(fd, "hits.crop without a valid event id");
+		return error_reply("usage", "an event_id (the hit's UUID, as published) is required");
 	}
 	const auto now = audit::Clock::now();
 	const std::string since_text = text("since");
@@ -1201,6 +1210,8 @@ json Daemon::investigate(const json &request, int fd, const audit::Principal &wh
 			return error_reply("failed", digest.error().message);
 		}
 		req.target = audit::AuditTarget::digest(*digest);
+	} else if (crop) {
+		req.target = audit::AuditTarget::object("hit:" + event_id);
 	} else {
 		req.target = audit::AuditTarget{};
 	}
@@ -1217,28 +1228,37 @@ json Daemon::investigate(const json &request, int fd, const audit::Principal &wh
 		const audit::TimePoint window = now - policy.retention.nonhit_digest;
 		if (from < window)
 			from = window;
-		auto rows = retention::find_plate(*retention_, plate, from,
-						  policy.hotlist.max_edit_distance >= 1);
+		auto rows = retention::find_plate(*retention_, plate, from, policy.hotlist);
 		if (rows) {
 			json out = json::array();
-			for (const auto &r : *rows)
+			for (const auto &r : rows->sightings)
 				out.push_back({{"camera", r.camera},
 					       {"seen", audit::format_time(r.seen)},
 					       {"match", r.match}});
 			reply["sightings"] = std::move(out);
-			count = static_cast<std::int64_t>(rows->size());
+			reply["skipped"] = rows->skipped;
+			count = static_cast<std::int64_t>(rows->sightings.size());
 			// Seen: a (retro-)hit, whose text may be recorded.
-			if (!rows->empty())
+			if (!rows->sightings.empty())
 				found_plate = audit::AuditTarget::hit_plate(plate);
 		} else {
 			count = rows.error();
+		}
+	} else if (crop) {
+		auto image = retention_->hit_image_of_event(event_id);
+		if (image) {
+			reply["event_id"] = event_id;
+			reply["jpeg"] = crypto::to_base64(image->data(), image->size());
+			count = std::int64_t{1};
+		} else {
+			count = image.error();
 		}
 	} else {
 		auto rows = retention_->hits(*since);
 		if (rows) {
 			json out = json::array();
 			for (const auto &h : *rows)
-				out.push_back({{"id", h.id},
+				out.push_back({{"event_id", h.hit.event_id},
 					       {"plate", h.hit.plate},
 					       {"camera", h.hit.camera},
 					       {"list", h.hit.list_id},

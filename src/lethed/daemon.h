@@ -92,7 +92,8 @@ private:
 	void rejected(int fd, const std::string &reason);
 	void throttled(uid_t uid, std::uint64_t busy, std::uint64_t dropped);
 	nlohmann::json handle(const nlohmann::json &request, int fd);
-	/// `query` and `hits.list` for investigators: purpose, case and role checked, recorded.
+	/// `query`, `hits.list` and `hits.crop` for investigators: purpose, case and role checked,
+	/// recorded.
 	nlohmann::json investigate(const nlohmann::json &request, int fd,
 				   const audit::Principal &who, audit::AccessRequest req,
 				   const policy::Policy &policy);

@@ -69,6 +69,8 @@ Result<TimePoint> parse_time_ms(const std::string &s)
 	return hotlist::parse_utc(s);
 }
 
+} // namespace
+
 bool is_uuid_v4(const std::string &s)
 {
 	if (s.size() != 36)
@@ -84,8 +86,6 @@ bool is_uuid_v4(const std::string &s)
 	}
 	return s[14] == '4' && (s[19] == '8' || s[19] == '9' || s[19] == 'a' || s[19] == 'b');
 }
-
-} // namespace
 
 std::string to_json(const HitEvent &e)
 {

@@ -462,6 +462,9 @@ Result<std::int64_t> Retention::record_hit(const Hit &hit_in)
 	}
 	const std::string event_id = hit_in.event_id.empty() ? uuid4() : hit_in.event_id;
 	const WallTime now = time_.now();
+	// The record's time is the sighting's, and its retention runs from there (purge() counts
+	// from seen_ms as well), never from a time later than now.
+	const WallTime seen = hit_in.seen == WallTime{} || hit_in.seen > now ? now : hit_in.seen;
 	const auto rotation = policy_.retention.key_rotation;
 
 	std::string payload = nlohmann::json{{"event_id", event_id},
@@ -519,8 +522,8 @@ Result<std::int64_t> Retention::record_hit(const Hit &hit_in)
 	if (Status s = ins->bind(1, event_id)
 			       .bind(2, static_cast<std::int64_t>(rec->epoch))
 			       .bind(3, hit_in.camera)
-			       .bind(4, to_ms(now))
-			       .bind(5, to_ms(now + kept))
+			       .bind(4, to_ms(seen))
+			       .bind(5, to_ms(seen + kept))
 			       .bind_blob(6, rec->sealed)
 			       .run();
 	    !s)
@@ -533,8 +536,8 @@ Result<std::int64_t> Retention::record_hit(const Hit &hit_in)
 			return ii.error();
 		if (Status s = ii->bind(1, id)
 				       .bind(2, static_cast<std::int64_t>(img->epoch))
-				       .bind(3, to_ms(now))
-				       .bind(4, to_ms(now + image_kept))
+				       .bind(3, to_ms(seen))
+				       .bind(4, to_ms(seen + image_kept))
 				       .bind_blob(5, img->sealed)
 				       .run();
 		    !s)
@@ -651,24 +654,36 @@ Result<std::vector<StoredHit>> Retention::hits(WallTime since)
 	return out;
 }
 
-Result<crypto::SecretBytes> Retention::hit_image(std::int64_t hit_id)
+template<typename Key>
+Result<crypto::SecretBytes> Retention::hit_image_where(const char *where, const Key &key,
+						       const std::string &name)
 {
 	std::lock_guard<std::mutex> lock(mutex_);
 	const WallTime now = time_.now();
-	auto st = db_->prepare("SELECT i.epoch, i.sealed, r.event_id FROM hit_image i JOIN "
-			       "hit_record r ON r.id = i.hit_id WHERE i.hit_id = ? AND "
-			       "i.deadline_ms > ?");
+	auto st = db_->prepare(std::string("SELECT i.epoch, i.sealed, r.event_id FROM hit_image i "
+					   "JOIN hit_record r ON r.id = i.hit_id WHERE ") +
+			       where + " AND i.deadline_ms > ?");
 	if (!st)
 		return st.error();
-	st->bind(1, hit_id).bind(2, to_ms(now));
+	st->bind(1, key).bind(2, to_ms(now));
 	auto row = st->step();
 	if (!row)
 		return row.error();
 	if (!*row)
-		return make_error(-ENOENT, "no image for hit " + std::to_string(hit_id));
+		return make_error(-ENOENT, "no image for hit " + name);
 	return keys_->open_sealed(store::purpose::kHitImage,
 				  static_cast<std::uint64_t>(st->column_int64(0)), st->column_blob(1),
 				  aad_for("hit-image", st->column_text(2)));
+}
+
+Result<crypto::SecretBytes> Retention::hit_image(std::int64_t hit_id)
+{
+	return hit_image_where("i.hit_id = ?", hit_id, std::to_string(hit_id));
+}
+
+Result<crypto::SecretBytes> Retention::hit_image_of_event(std::string_view event_id)
+{
+	return hit_image_where("r.event_id = ?", std::string(event_id), std::string(event_id));
 }
 
 std::optional<WallTime> Retention::next_deadline()

@@ -2,10 +2,13 @@
 // `lethe audit|query|hits` end to end: roles from the caller's groups, refusals recorded,
 // tampering found by `audit verify`, exports altered after signing refused.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <sstream>
 
 #include "lethe/audit/signed_document.h"
 #include "support/temp_dir.h"
@@ -126,6 +129,59 @@ TEST_F(AuditCli, ExportVerifiesOffDeviceAndAlteredExportsFail)
 					   exp.string(),
 				   true);
 	EXPECT_EQ(foreign.status, 1) << foreign.output;
+}
+
+// `audit export` ignored the configuration's trust_dir: the installed policy looked
+// untrusted, a spurious "strictest policy" error was printed and the export was recorded
+// under the wrong policy.
+TEST_F(AuditCli, ExportAndVerifyUseTheConfigsTrustDir)
+{
+	const std::string cli = std::string("env -u LETHE_TRUST_DIR ") + LETHE_CLI_PATH;
+	const auto trust = dir_ / "trust";
+	std::filesystem::create_directories(trust);
+	auto r = run_command(cli + " policy keygen --out " + (dir_ / "officer").string(), true);
+	ASSERT_EQ(r.status, 0) << r.output;
+	std::filesystem::copy_file(dir_ / "officer.pub", trust / "officer.pub");
+	const auto bundle = dir_ / "maine.bundle";
+	r = run_command(cli + " policy sign --key " + (dir_ / "officer.key").string() + " --out " +
+				bundle.string() + " " + LETHE_SOURCE_DIR + "/config/policies/maine.toml",
+			true);
+	ASSERT_EQ(r.status, 0) << r.output;
+	r = run_command(cli + " policy install --trust " + trust.string() + " --state-dir " +
+				state().string() + " " + bundle.string(),
+			true);
+	ASSERT_EQ(r.status, 0) << r.output;
+	const auto shown = nlohmann::json::parse(
+		run_command(cli + " policy show --json --trust " + trust.string() + " --state-dir " +
+			    state().string())
+			.output,
+		nullptr, false);
+	const std::string hash = shown["effective"].value("hash", "");
+	ASSERT_EQ(hash.size(), 64u) << shown.dump();
+
+	// The privacy officer's configuration names the trust directory, as lethed's does.
+	const auto config = dir_ / "device.toml";
+	write_file(config, "[device]\ntrust_dir = \"" + trust.string() + "\"\n" +
+				   read_file(dir_ / "privacy_officer.toml"));
+	const std::vector<std::pair<std::string, std::string>> commands = {
+		{"audit export --since 1d --out " + (dir_ / "trusted.json").string(), "audit.export"},
+		{"audit verify", "audit.verify"}};
+	for (const auto &[command, action] : commands) {
+		r = run_command(cli + " " + command + " --state-dir " + state().string() +
+					" --config " + config.string(),
+				true);
+		ASSERT_EQ(r.status, 0) << command << ": " << r.output;
+		EXPECT_EQ(r.output.find("strictest"), std::string::npos) << command << ": " << r.output;
+		// The command's entry (seals may follow it) names the installed policy.
+		nlohmann::json entry;
+		std::istringstream lines(log_text());
+		for (std::string line; std::getline(lines, line);) {
+			auto j = nlohmann::json::parse(line, nullptr, false);
+			if (!j.is_discarded() && j.value("action", "") == action)
+				entry = j;
+		}
+		EXPECT_EQ(entry.value("policy", ""), hash) << command << ": " << entry.dump();
+	}
 }
 
 TEST_F(AuditCli, VerifyFindsTamperingAndSaysWhere)

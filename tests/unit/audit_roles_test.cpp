@@ -38,6 +38,7 @@ bool expected(Role role, const std::string &action)
 		{Role::PrivacyOfficer, "retention.report"},
 		{Role::PrivacyOfficer, "keys.destroy"},
 		{Role::Investigator, "hits.list"},
+		{Role::Investigator, "hits.crop"},
 		{Role::Investigator, "query"},
 		{Role::Investigator, "policy.show"},
 		{Role::System, "publish"},
@@ -181,6 +182,8 @@ TEST_F(RolesTest, QueriesNeedPurposeCaseAndPolicyAndRefusalsAreRecorded)
 		{Action::RetroHitQuery, "investigation", "2026-1", false, "does not allow retro-hit"},
 		{Action::HitsList, "", "2026-1", true, "purpose code is required"},
 		{Action::HitsList, "investigation", "", true, "case number is required"},
+		{Action::HitsCrop, "", "2026-1", true, "purpose code is required"},
+		{Action::HitsCrop, "investigation", "", true, "case number is required"},
 	};
 	for (const auto &c : cases) {
 		AccessRequest req;

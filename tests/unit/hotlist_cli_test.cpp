@@ -110,13 +110,18 @@ TEST_F(HotlistCli, RefusesUntrustedTamperedAndDisallowedCategories)
 	ASSERT_EQ(sign(dir_ / "bad.csv", dir_ / "b.bundle", 3).status, 0);
 	r = run_command(lethe() + "hotlist install" + opts() + " " + q(dir_ / "b.bundle"), true);
 	EXPECT_EQ(r.status, 1);
-	EXPECT_NE(r.output.find("category 'towed' is not allowed"), std::string::npos) << r.output;
+	// The CSV's own line (the officer's file has 4 lines), not the bundle payload's (8).
+	EXPECT_NE(r.output.find("CSV line 4: category 'towed' is not allowed"), std::string::npos)
+		<< r.output;
 	EXPECT_FALSE(fs::exists(dir_ / "state/hotlists/ncic-me.lhl"));
-	// A malformed CSV is refused at signing, with its line.
+	// A malformed CSV is refused at signing, with FILE:LINE of the CSV the officer wrote.
 	write_file(dir_ / "m.csv", std::string(kList) + "ABC,ME,ncic,stolen-vehicle,x,2026-13-01,,X\n");
 	r = sign(dir_ / "m.csv", dir_ / "m.bundle", 4);
 	EXPECT_EQ(r.status, 1);
-	EXPECT_NE(r.output.find("line 8: entered"), std::string::npos) << r.output;
+	EXPECT_NE(r.output.find((dir_ / "m.csv").string() + ":4: entered"), std::string::npos)
+		<< r.output;
+	EXPECT_EQ(r.output.find("line 8"), std::string::npos) << r.output;
+	EXPECT_FALSE(fs::exists(dir_ / "m.bundle"));
 }
 
 TEST_F(HotlistCli, WithoutPolicyNothingInstalls)

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 
 #include "lethe/audit/audit_log.h"
 #include "lethe/capture/synthetic.h"
+#include "lethe/common/crypto.h"
 #include "support/lethed_fixture.h"
 #include "support/mosquitto_fixture.h"
 #include "support/temp_dir.h"
@@ -436,6 +438,66 @@ TEST(LethedAudit, RunIsAuditedAndRetroHitQueryFindsANonHitSighting)
 	traces = forensic_scan(d.state, kNonHitPlates);
 	EXPECT_TRUE(traces.empty()) << traces.front();
 
+	// Hit records carry the event id and the time the integrator received, and an
+	// investigator gets each hit's stored crop; both are recorded like any investigation.
+	std::map<std::string, json> events;
+	for (const auto &m : sub.messages()) {
+		const auto j = json::parse(m.payload, nullptr, false);
+		events[j.value("event_id", "")] = j;
+	}
+	const std::string investigate = " --purpose investigation --case C-17";
+	const auto listed = run_command(d.cli_env() + kCli + " hits list --json" + investigate);
+	ASSERT_EQ(listed.status, 0) << listed.output;
+	const auto hit_rows = json::parse(listed.output, nullptr, false);
+	ASSERT_TRUE(hit_rows.is_array()) << listed.output;
+	ASSERT_EQ(hit_rows.size(), events.size()) << listed.output;
+	for (const auto &h : hit_rows) {
+		const std::string id = h.value("event_id", "");
+		ASSERT_EQ(events.count(id), 1u) << "not a published event id: " << h.dump();
+		EXPECT_EQ(when(h, "seen"), when(events[id], "time")) << h.dump() << "\n"
+		                                                     << events[id].dump();
+		const auto file = d.dir / ("crop-" + id + ".jpg");
+		const auto cropped = run_command(d.cli_env() + kCli + " hits crop " + id +
+		                                     " --out " + file.string() + investigate,
+		                                 true);
+		ASSERT_EQ(cropped.status, 0) << cropped.output;
+		const std::string jpeg = read_file(file);
+		ASSERT_GT(jpeg.size(), 2u);
+		EXPECT_EQ(jpeg.substr(0, 2), "\xff\xd8") << "a JPEG";
+		if (events[id].contains("crop_jpeg_base64")) {
+			EXPECT_EQ(lethe::crypto::to_base64(jpeg.data(), jpeg.size()),
+			          events[id].value("crop_jpeg_base64", ""))
+			    << "the crop the integrator received";
+		}
+		struct stat sb {};
+		ASSERT_EQ(::stat(file.c_str(), &sb), 0);
+		EXPECT_EQ(sb.st_mode & 0777, 0600u);
+		const json e = last_root_entry(d);
+		EXPECT_EQ(e.value("action", ""), "hits.crop");
+		EXPECT_EQ(e.value("outcome", ""), "success");
+		EXPECT_EQ(e.value("purpose", ""), "investigation");
+		EXPECT_EQ(e.value("case", ""), "C-17");
+		EXPECT_EQ(e.value("results", -1), 1);
+		EXPECT_EQ(target_value(e), "hit:" + id);
+		// Never over an existing file.
+		EXPECT_EQ(run_command(d.cli_env() + kCli + " hits crop " + id + " --out " +
+		                          file.string() + investigate,
+		                      true)
+		              .status,
+		          1);
+	}
+	// Without a purpose: refused and recorded; an id that is not one: a usage error.
+	auto refused = run_command(d.cli_env() + kCli + " hits crop " +
+	                               hit_rows[0].value("event_id", "") + " --out " +
+	                               (d.dir / "x.jpg").string() + " --case C-17",
+	                           true);
+	EXPECT_EQ(refused.status, 1) << refused.output;
+	EXPECT_EQ(last_root_entry(d).value("outcome", ""), "refused");
+	EXPECT_FALSE(fs::exists(d.dir / "x.jpg"));
+	EXPECT_EQ(run_command(d.cli_env() + kCli + " hits crop 42 --out x.jpg" + investigate, true)
+	              .status,
+	          2);
+
 	// Retro-hit: the non-hit KLM4829 was seen; an investigator with purpose and case finds
 	// when and at which camera.
 	const std::string query = d.cli_env() + kCli + " query --plate KLM4829 --json";
@@ -536,6 +598,7 @@ TEST(LethedAudit, RunIsAuditedAndRetroHitQueryFindsANonHitSighting)
 
 TEST(LethedAudit, EveryControlCommandByEveryRoleIsDecidedAndRecorded)
 {
+	static constexpr const char *kNoSuchEvent = "0b0e8e56-8f35-4a3c-9d7e-1c2b3a4d5e6f";
 	lethe::test::MosquittoBroker broker;
 	ASSERT_TRUE(broker.start()) << broker.log_text();
 	PolicyOptions po;
@@ -565,23 +628,26 @@ TEST(LethedAudit, EveryControlCommandByEveryRoleIsDecidedAndRecorded)
 	    {"reload", "config.change"},
 	    {"query", "query"},
 	    {"hits.list", "hits.list"},
+	    {"hits.crop", "hits.crop"},
 	};
 	// Who may do what over the socket (docs/audit.md, docs/control.md): the technician
 	// the device, the investigator the reads (with purpose and case), nobody else anything.
 	const std::map<std::string, std::set<std::string>> allowed = {
 	    {"technician", {"status", "camera.list", "camera.snapshot", "selftest", "reload"}},
 	    {"privacy_officer", {}},
-	    {"investigator", {"query", "hits.list"}},
+	    {"investigator", {"query", "hits.list", "hits.crop"}},
 	    {"none", {}},
 	};
 	auto request_for = [](const std::string &command) {
 		json r = {{"command", command}};
-		if (command == "query" || command == "hits.list") {
+		if (command == "query" || command == "hits.list" || command == "hits.crop") {
 			r["purpose"] = "investigation";
 			r["case"] = "C-9";
 		}
 		if (command == "query")
 			r["plate"] = "KLM4829";
+		if (command == "hits.crop")
+			r["event_id"] = kNoSuchEvent;
 		return r.dump() + "\n";
 	};
 	// Reloads by the daemon that changed the role map.
@@ -643,7 +709,9 @@ TEST(LethedAudit, EveryControlCommandByEveryRoleIsDecidedAndRecorded)
 		for (const auto &[command, action] : commands) {
 			const json reply = raw_request(d, request_for(command));
 			const bool may = allowed.at(role).count(command) > 0;
-			EXPECT_EQ(reply.value("ok", false), may)
+			// No vehicle on this device's list passed: there is no hit to crop.
+			const bool none = may && command == "hits.crop";
+			EXPECT_EQ(reply.value("ok", false), may && !none)
 			    << role << " " << command << " " << reply.dump();
 			if (!may) {
 				EXPECT_EQ(reply.value("code", ""), "forbidden")
@@ -651,7 +719,7 @@ TEST(LethedAudit, EveryControlCommandByEveryRoleIsDecidedAndRecorded)
 			}
 			const json e = last_root_entry(d);
 			EXPECT_EQ(e.value("action", ""), action) << role << " " << command;
-			EXPECT_EQ(e.value("outcome", ""), may ? "success" : "refused")
+			EXPECT_EQ(e.value("outcome", ""), none ? "failed" : may ? "success" : "refused")
 			    << role << " " << command;
 			EXPECT_EQ(e.value("role", ""), role) << role << " " << command;
 			EXPECT_EQ(e.value("uid", -1), 0);
@@ -663,7 +731,14 @@ TEST(LethedAudit, EveryControlCommandByEveryRoleIsDecidedAndRecorded)
 				EXPECT_EQ(e.value("results", 0), 1);
 				EXPECT_EQ(target_value(e), "camera:cam-a");
 			}
-			if (command == "query" || command == "hits.list") {
+			if (none) {
+				EXPECT_EQ(reply.value("code", ""), "failed") << reply.dump();
+				EXPECT_NE(reply.value("error", "").find("no image"), std::string::npos);
+			}
+			if (command == "hits.crop") {
+				EXPECT_EQ(target_value(e), std::string("hit:") + kNoSuchEvent);
+			}
+			if (command == "query" || command == "hits.list" || command == "hits.crop") {
 				EXPECT_EQ(e.value("purpose", ""), "investigation");
 				EXPECT_EQ(e.value("case", ""), "C-9");
 			}

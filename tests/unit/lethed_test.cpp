@@ -191,6 +191,17 @@ TEST(Lethed, ControlSocketReloadAndCleanShutdown)
 	EXPECT_EQ(st, 0) << snap.dump();
 	EXPECT_FALSE(cv::imread(shot.string()).empty());
 	EXPECT_EQ(snap.dump().find("7ABC123"), std::string::npos) << "no plate text to a technician";
+	// --json alone: the figures, no file.
+	json figures = control(d, "camera snapshot", &st);
+	EXPECT_EQ(st, 0) << figures.dump();
+	EXPECT_TRUE(figures.contains("sharpness")) << figures.dump();
+	EXPECT_FALSE(figures.contains("file")) << figures.dump();
+	auto bad = run_command(kCli + " camera snapshot --annotate " + (d.dir / "aim.txt").string() +
+				       " --socket " + sock.string(),
+			       true);
+	EXPECT_EQ(bad.status, 2) << bad.output;
+	EXPECT_NE(bad.output.find("unsupported extension"), std::string::npos) << bad.output;
+	EXPECT_FALSE(fs::exists(d.dir / "aim.txt"));
 
 	// No hits yet. Install a hot list that lists the vehicle and reload: hits arrive.
 	std::this_thread::sleep_for(1s);

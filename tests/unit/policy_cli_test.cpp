@@ -103,6 +103,14 @@ TEST_F(PolicyCli, SignVerifyInstallShowRoundTrip)
 	r = run_command(cli() + "show" + trust() + state());
 	EXPECT_EQ(r.status, 0);
 	EXPECT_NE(r.output.find("us-me-29a-2117-a"), std::string::npos);
+	// The statutes the policy implements are shown, every line of them.
+	EXPECT_NE(r.output.find("  legal basis:        29-A M.R.S. §2117-A: data collected"),
+		  std::string::npos)
+		<< r.output;
+	EXPECT_NE(r.output.find("\n                      longer than 21 days unless it is "
+				"evidence"),
+		  std::string::npos)
+		<< r.output;
 
 	// Installing it again is a rollback: refused, with its reason.
 	r = run_command(cli() + "install" + trust() + state() + " " + q(bundle), true);

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "lethe/hotlist/hotlist.h"
+#include "lethe/retention/lookup.h"
 #include "lethe/retention/retention.h"
 #include "support/temp_dir.h"
 
@@ -130,6 +132,77 @@ TEST(Retention, RetroHitRefusedWhenPolicyForbids)
 	EXPECT_EQ(p2->purged[0], 1);
 }
 
+// `lethe query --plate 1ODTM` found nothing where `10DTM` was read although the policy
+// matches OCR confusions: a retro-hit finds exactly the reads the hot-list matcher would hit.
+TEST(Retention, RetroHitUsesTheMatchersTolerance)
+{
+	test::TempDir dir;
+	ManualClock clock;
+	auto r = Retention::create(make_config(dir, clock), make_policy(hours{1}, hours{1}));
+	ASSERT_TRUE(r.ok());
+	const std::vector<std::string> reads = {"10DTM", "IODTM", "1ODTM", "100TM", "1ODT",
+						"10TM",  "ODTM",  "XODTM", "1ODTN", "1O0TMX"};
+	for (const auto &text : reads) {
+		NonHit read{text, "cam-" + text, {}, {}};
+		ASSERT_TRUE((*r)->record_nonhit(read).ok());
+	}
+	const auto entries = hotlist::parse_csv_syntax(std::string(hotlist::kCsvHeader) +
+						       "\n1ODTM,,l,stolen,,2026-01-01,,\n");
+	ASSERT_TRUE(entries.ok()) << entries.error().message;
+	auto matcher = hotlist::Matcher::compile(hotlist::ListInfo{"l", 1, clock.wall()},
+						 *entries, *crypto::random_bytes(32));
+	ASSERT_TRUE(matcher.ok()) << matcher.error().message;
+	for (const bool confusions : {false, true}) {
+		for (const int edit : {0, 1}) {
+			policy::HotlistRules rules;
+			rules.categories = {"stolen"};
+			rules.match_confusions = confusions;
+			rules.max_edit_distance = edit;
+			auto found = find_plate(**r, "1ODTM", clock.wall() - hours{1}, rules);
+			ASSERT_TRUE(found.ok()) << found.error().message;
+			EXPECT_EQ(found->skipped, 0u);
+			for (const auto &text : reads) {
+				// A retro-hit cannot find a read with an extra character (only the
+				// read's digest is stored); every other hit type must be found.
+				const auto hits = (*matcher)->match(text, rules, clock.wall());
+				const bool hit = !hits.empty() &&
+						 hits[0].type != hotlist::MatchType::ExtraChar;
+				const auto it = std::find_if(
+					found->sightings.begin(), found->sightings.end(),
+					[&](const PlateSighting &s) { return s.camera == "cam-" + text; });
+				EXPECT_EQ(it != found->sightings.end(), hit)
+					<< text << " confusions " << confusions << " edit " << edit;
+				if (hit && it != found->sightings.end()) {
+					EXPECT_EQ(it->match,
+						  std::string(hotlist::match_type_name(hits[0].type)))
+						<< text;
+				}
+			}
+		}
+	}
+	// The case: 10DTM is found as a confusion of 1ODTM.
+	policy::HotlistRules rules;
+	rules.match_confusions = true;
+	auto found = find_plate(**r, "1ODTM", clock.wall() - hours{1}, rules);
+	ASSERT_TRUE(found.ok());
+	EXPECT_TRUE(std::any_of(found->sightings.begin(), found->sightings.end(),
+				[](const PlateSighting &s) {
+					return s.camera == "cam-10DTM" && s.match == "confusion";
+				}));
+
+	// Bounded: 3^8 confusion spellings; the plate itself is looked up first, the rest up to
+	// the bound, and the others are counted.
+	NonHit ambiguous{"O0D0O0D0", "cam-ambiguous", {}, {}};
+	ASSERT_TRUE((*r)->record_nonhit(ambiguous).ok());
+	rules.max_edit_distance = 1;
+	found = find_plate(**r, "O0D0O0D0", clock.wall() - hours{1}, rules);
+	ASSERT_TRUE(found.ok()) << found.error().message;
+	EXPECT_EQ(found->searched, kMaxQuerySpellings);
+	EXPECT_GE(found->skipped, 6561u - kMaxQuerySpellings);
+	ASSERT_EQ(found->sightings.size(), 1u);
+	EXPECT_EQ(found->sightings[0].match, "exact");
+}
+
 TEST(Retention, RetentionZeroWritesNothing)
 {
 	test::TempDir dir;
@@ -187,6 +260,37 @@ TEST(Retention, HitsAreSealedAndReadable)
 	auto dup = (*r)->record_hit(hit);
 	ASSERT_FALSE(dup.ok());
 	EXPECT_EQ(dup.error().code, -EEXIST);
+
+	// `lethe hits list` showed a time 3 s after the event's `time` (the record was stamped
+	// when the track ended): a hit carries the event's time and is found by its event id.
+	Hit seen;
+	seen.event_id = "3f1c1f0e-6a51-4d53-9c1e-0b6a3e1b2c4d";
+	seen.plate = "HITPLATE78";
+	seen.camera = "cam-9";
+	seen.seen = clock.wall() - seconds{3};
+	seen.image = {0xff, 0xd8, 'C', 'R', 'O', 'P', 0xff, 0xd9};
+	ASSERT_TRUE((*r)->record_hit(seen).ok());
+	hits = (*r)->hits(clock.wall() - hours{1});
+	ASSERT_TRUE(hits.ok());
+	ASSERT_EQ(hits->size(), 2u);
+	EXPECT_EQ((*hits)[0].hit.event_id, seen.event_id); // ordered by time: the earlier sighting
+	EXPECT_EQ((*hits)[0].seen, seen.seen);
+	EXPECT_EQ((*hits)[0].deadline, seen.seen + hours{2}); // retention counts from the sighting
+	EXPECT_EQ((*hits)[1].seen, clock.wall());             // unset: the time of recording
+	auto crop = (*r)->hit_image_of_event(seen.event_id);
+	ASSERT_TRUE(crop.ok()) << crop.error().message;
+	EXPECT_EQ(crypto::Bytes(crop->begin(), crop->end()), seen.image);
+	auto none = (*r)->hit_image_of_event("00000000-0000-4000-8000-000000000000");
+	ASSERT_FALSE(none.ok());
+	EXPECT_EQ(none.error().code, -ENOENT);
+	// A time in the future (a wrong clock) is not believed: the store's now is used.
+	seen.event_id = "4f1c1f0e-6a51-4d53-9c1e-0b6a3e1b2c4d";
+	seen.seen = clock.wall() + hours{5};
+	ASSERT_TRUE((*r)->record_hit(seen).ok());
+	hits = (*r)->hits(clock.wall() - hours{1});
+	ASSERT_TRUE(hits.ok());
+	ASSERT_EQ(hits->size(), 3u);
+	EXPECT_EQ((*hits)[2].seen, clock.wall());
 
 	// Plaintext never reaches the files.
 	const std::string all = test::read_file(dir.path() / "state/retention.db") +

@@ -148,6 +148,13 @@ TEST(RetentionReport, CliJsonAndText)
 	auto bad = test::run_command(cli + " audit verify-report --trust-device " + pub + " " +
 				     signed_file);
 	EXPECT_EQ(bad.status, 1) << bad.output;
+
+	// The documentation gives the exit codes above (it once said 3 for --signed).
+	const std::string doc = test::read_file(std::string(LETHE_SOURCE_DIR) + "/docs/retention.md");
+	EXPECT_EQ(doc.find("3 for `--signed`"), std::string::npos);
+	EXPECT_NE(doc.find("`--signed` prints the report signed with the device key"),
+		  std::string::npos);
+	EXPECT_NE(doc.find("exit 0 signed"), std::string::npos);
 }
 
 TEST(RetentionReport, ListsInstalledSignedPolicies)

@@ -57,6 +57,7 @@ enum class Action : std::uint8_t {
 	RetentionReport, ///< "retention.report"
 	KeyDestroy,      ///< "keys.destroy" (crypto-erase on demand)
 	HitsList,        ///< "hits.list" (needs purpose + case)
+	HitsCrop,        ///< "hits.crop": a hit's stored image (needs purpose + case)
 	RetroHitQuery,   ///< "query" (needs purpose + case + policy.retro_hit_queries)
 	Publish,         ///< "publish" (System only)
 	Purge,           ///< "purge" (System only)

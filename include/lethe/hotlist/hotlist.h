@@ -67,6 +67,12 @@ constexpr std::string_view kCsvHeader =
 [[nodiscard]] std::string normalise(std::string_view text);
 /// OCR-confusion canonical form of a normalised plate.
 [[nodiscard]] std::string confusion_canonical(std::string_view normalised);
+/// Every spelling with the same confusion_canonical() form as `normalised` (the plate itself
+/// first), at most `limit` of them; `*total` (if given) receives how many there are in all.
+/// Plate text: the caller wipes them (crypto::wipe).
+[[nodiscard]] std::vector<std::string> confusion_spellings(std::string_view normalised,
+							   std::size_t limit,
+							   std::size_t *total = nullptr);
 
 // Times: lethe::parse_utc(text, UtcForm::DateOrDateTime) — sources write dates or times.
 using lethe::parse_utc;
@@ -78,7 +84,9 @@ using lethe::format_utc;
 [[nodiscard]] Result<std::vector<Entry>> parse_csv(std::string_view text,
 						   const policy::HotlistRules &rules);
 /// The same checks without the category allowlist (the signing side knows no device policy).
-[[nodiscard]] Result<std::vector<Entry>> parse_csv_syntax(std::string_view text);
+/// With `source` (the file the text was read from) errors name it: "FILE:7: ...".
+[[nodiscard]] Result<std::vector<Entry>> parse_csv_syntax(std::string_view text,
+							  std::string_view source = {});
 
 /// A list's identity and freshness (carried by the signed bundle).
 struct ListInfo {

@@ -61,6 +61,8 @@ void set_hit(HitEvent &event, const hotlist::Hit &hit);
 
 /// A random (version 4) UUID, lower-case hex with dashes.
 [[nodiscard]] std::string new_event_id();
+/// Is s an event id as new_event_id() makes them (a lower-case UUID v4)?
+[[nodiscard]] bool is_uuid_v4(const std::string &s);
 /// "2026-11-26T15:04:05.123Z"
 [[nodiscard]] std::string format_time_ms(TimePoint t);
 

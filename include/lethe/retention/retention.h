@@ -89,6 +89,10 @@ struct Hit {
 	std::string category;
 	std::string match_type;
 	crypto::Bytes image; ///< JPEG crop; empty = none
+	/// When the vehicle was seen: the published event's `time`, so that the stored record
+	/// and what integrators received name the same instant. Unset (or later than the
+	/// retention time): the time of recording.
+	WallTime seen{};
 };
 
 struct StoredHit {
@@ -144,6 +148,8 @@ public:
 	[[nodiscard]] Result<std::vector<StoredHit>> hits(WallTime since);
 	/// A hit's image; -ENOENT if none or purged, or its key destroyed.
 	[[nodiscard]] Result<crypto::SecretBytes> hit_image(std::int64_t hit_id);
+	/// The image of the hit published as `event_id`; errors as hit_image().
+	[[nodiscard]] Result<crypto::SecretBytes> hit_image_of_event(std::string_view event_id);
 
 	/// Purge everything due; checkpoint(TRUNCATE) after deletions; destroy expired keys.
 	[[nodiscard]] Result<PurgeResult> purge();
@@ -165,6 +171,10 @@ private:
 	[[nodiscard]] Status persist_policy_locked();
 	[[nodiscard]] Status write_high_water_locked(WallTime now, bool force);
 	[[nodiscard]] Result<PurgeResult> purge_locked();
+	/// The image of the hit `where` (an SQL condition on hit_record r, one parameter) selects.
+	template<typename Key>
+	[[nodiscard]] Result<crypto::SecretBytes> hit_image_where(const char *where, const Key &key,
+								  const std::string &name);
 	/// purge_locked(), again after releasing the reserve if the disk was full; then the
 	/// reserve is re-made if there is room.
 	[[nodiscard]] Result<PurgeResult> purge_with_reserve_locked();
