@@ -229,10 +229,19 @@ private:
 		const bool open = read_some(s);
 		if (s.in.size() > kMaxRequest)
 			return answer(s, now, "request too large");
-		if (s.in.find('\n') != std::string::npos)
+		// A line, or a whole JSON object without its newline (clients that write the object
+		// and wait, as the protocol's first clients did): the request is complete.
+		if (s.in.find('\n') != std::string::npos || whole_object(s.in))
 			return answer(s, now, {});
-		if (!open) // the client closed before a whole line
+		if (!open) // the client closed before a whole request
 			answer(s, now, s.in.empty() ? "no request" : "no end of line before the client closed");
+	}
+
+	/// Does the buffer hold exactly one JSON object (no newline yet)?
+	static bool whole_object(const std::string &in)
+	{
+		const auto last = in.find_last_not_of(" \t\r");
+		return last != std::string::npos && in[last] == '}' && nlohmann::json::accept(in);
 	}
 
 	void expire(Clock::time_point now)

@@ -326,7 +326,7 @@ void make_named_files(const std::filesystem::path &dir, std::filesystem::perms p
 	std::filesystem::create_directories(dir / "replay");
 	for (const char *f : {"ca.pem", "client.pem", "client.key"})
 		lethe::test::write_file(dir / f, "x\n");
-	lethe::test::write_file(dir / "broker.pass", "secret\n");
+	lethe::test::write_file(dir / "broker.pass", "pw-Kq29xV\n");
 	std::filesystem::permissions(dir / "broker.pass", pass_mode);
 }
 
@@ -360,7 +360,7 @@ TEST(Config, GroupReadablePasswordFileIsRefusedWithFileLine)
 					      true);
 	EXPECT_EQ(check.status, 1) << check.output;
 	EXPECT_NE(check.output.find(want), std::string::npos) << check.output;
-	EXPECT_EQ(check.output.find("secret"), std::string::npos) << check.output;
+	EXPECT_EQ(check.output.find("pw-Kq29xV"), std::string::npos) << check.output;
 
 	auto lethed = lethe::test::run_command(std::string(LETHED_PATH) + " --config " + file.string(),
 					       true);
