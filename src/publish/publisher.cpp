@@ -537,6 +537,20 @@ void Publisher::run()
 		backoff = std::min(backoff * 2, config_.backoff_max);
 	};
 
+	// The broker answered CONNACK with a refusal: say why, and as whom for a login.
+	const auto refused = [&](int crc) {
+		awaiting = false;
+		// Login refused (MQTT 5: 134, 135; 3.1.1: 4, 5).
+		const bool login = crc == 134 || crc == 135 || (protocol_ != 5 && (crc == 4 || crc == 5));
+		std::string who;
+		if (login)
+			who = config_.username.empty() ? " (no username configured)"
+						       : " (as user '" + config_.username + "')";
+		set_error("broker refused the connection: " + std::string(mosquitto_reason_string(crc)) +
+			  who);
+		fail(crc == 1 || crc == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION);
+	};
+
 	for (;;) {
 		{
 			std::lock_guard lock(mutex_);
@@ -591,6 +605,17 @@ void Publisher::run()
 		if (rc == MOSQ_ERR_SUCCESS)
 			rc = mosquitto_loop_misc(mosq_);
 		if (rc != MOSQ_ERR_SUCCESS) {
+			// A broker that refuses a login sends its CONNACK and closes at once: libmosquitto
+			// reports the close, but the refusal is what the technician needs to read.
+			int crc = 0;
+			{
+				std::lock_guard lock(mutex_);
+				crc = awaiting && connack_ ? connack_rc_ : 0;
+			}
+			if (crc != 0) {
+				refused(crc);
+				continue;
+			}
 			set_error("connection to " + config_.broker() + ": " + loop_error(rc, errno));
 			fail(awaiting);
 			continue;
@@ -612,17 +637,7 @@ void Publisher::run()
 			}
 			awaiting = false;
 			if (crc != 0) {
-				// Login refused (MQTT 5: 134, 135; 3.1.1: 4, 5): say as whom.
-				const bool login = crc == 134 || crc == 135 ||
-						   (protocol_ != 5 && (crc == 4 || crc == 5));
-				std::string who;
-				if (login)
-					who = config_.username.empty()
-						      ? " (no username configured)"
-						      : " (as user '" + config_.username + "')";
-				set_error("broker refused the connection: " +
-					  std::string(mosquitto_reason_string(crc)) + who);
-				fail(crc == 1 || crc == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION);
+				refused(crc);
 				continue;
 			}
 			connected = true;

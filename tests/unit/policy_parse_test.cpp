@@ -327,9 +327,9 @@ TEST(PolicyParse, NonHitRetentionAboveTheJurisdictionsStatutoryCapIsRefused)
 	EXPECT_NE(nh.error().message.find("retention.nonhit_digest"), std::string::npos);
 	EXPECT_NE(nh.error().message.find("RSA 261:75-b"), std::string::npos) << nh.error().message;
 	for (const auto &[jurisdiction, too_long, longest] :
-	     {std::tuple{"US-NH", "181", "180"}, {"us-nh (Concord)", "1d", "0"},
+	     {std::tuple{"US-NH", "181s", "180s"}, {"us-nh (Concord)", "1d", "0"},
 	      {"US-ME", "22d", "21d"}, {"US-VA", "22d", "21d"}, {"US-MN", "61d", "60d"},
-	      {"DE", "1", "0"}, {"DE-BY", "1d", "0"}, {"DE (Land police law)", "3d", "0"}}) {
+	      {"DE", "1s", "0"}, {"DE-BY", "1d", "0"}, {"DE (Land police law)", "3d", "0"}}) {
 		EXPECT_FALSE(with(jurisdiction, too_long).ok()) << jurisdiction << " " << too_long;
 		auto ok = with(jurisdiction, longest);
 		EXPECT_TRUE(ok.ok()) << jurisdiction << " " << longest << ": " << ok.error().message;
