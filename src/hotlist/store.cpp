@@ -15,6 +15,7 @@
 
 #include "lethe/common/atomic_file.h"
 #include "lethe/common/log.h"
+#include "lethe/common/version_marks.h"
 #include "lethe/policy/bundle.h"
 
 namespace lethe::hotlist {
@@ -26,7 +27,6 @@ namespace {
 constexpr std::string_view kMagicLine = "# lethe-hotlist v1";
 /// STATE/hotlists/versions: "ID VERSION" per line, the highest version ever installed.
 constexpr std::string_view kVersionsFile = "versions";
-constexpr std::size_t kMaxVersionsFile = 1024 * 1024;
 
 bool valid_id(std::string_view id)
 {
@@ -213,39 +213,15 @@ Result<InstalledList> HotlistStore::install(std::string_view payload,
 		return s.error();
 	if (auto s = fsutil::write_atomic(dir_ / (il.info.id + ".json"), meta, 0600); !s)
 		return s.error();
-	if (auto s = remember_version(il.info.id, il.info.version); !s)
+	if (auto s = raise_version_mark(dir_ / kVersionsFile, il.info.id, il.info.version, 0600); !s)
 		return s.error();
 	return il;
-}
-
-std::map<std::string, std::uint64_t> HotlistStore::read_versions() const
-{
-	std::map<std::string, std::uint64_t> out;
-	auto text = fsutil::read_file(dir_ / kVersionsFile, kMaxVersionsFile);
-	if (!text)
-		return out;
-	std::istringstream in(*text);
-	std::string id;
-	std::uint64_t v = 0;
-	while (in >> id >> v)
-		out[id] = std::max(out[id], v);
-	return out;
-}
-
-Status HotlistStore::remember_version(const std::string &id, std::uint64_t version)
-{
-	auto versions = read_versions();
-	versions[id] = std::max(versions[id], version);
-	std::string text;
-	for (const auto &[i, v] : versions)
-		text += i + " " + std::to_string(v) + "\n";
-	return fsutil::write_atomic(dir_ / kVersionsFile, text, 0600);
 }
 
 std::uint64_t HotlistStore::highest_version(const std::string &id) const
 {
 	std::uint64_t best = 0;
-	if (auto v = read_versions(); v.count(id) != 0)
+	if (auto v = read_version_marks(dir_ / kVersionsFile); v.count(id) != 0)
 		best = v.at(id);
 	// The sealed list (authentic: only this store's key opens it) and the metadata: a crash
 	// between writes, or a versions file replaced by an older copy, can only raise the bar.
@@ -294,7 +270,7 @@ void HotlistStore::recover_versions()
 		}
 		// Read-only callers (`lethe hotlist list` as a technician) cannot write it; the
 		// sealed lists still count in highest_version(), so only the rebuild waits.
-		if (auto st = remember_version(id, (*m)->info().version); !st) {
+		if (auto st = raise_version_mark(dir_ / kVersionsFile, id, (*m)->info().version, 0600); !st) {
 			LOG(Hotlist, Warning) << "cannot rebuild the hot-list versions file: "
 					      << st.error().message;
 			return;

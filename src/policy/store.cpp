@@ -17,6 +17,7 @@
 #include "lethe/common/atomic_file.h"
 #include "lethe/common/crypto.h"
 #include "lethe/common/log.h"
+#include "lethe/common/version_marks.h"
 #include "lethe/policy/parse.h"
 
 namespace lethe::policy {
@@ -210,28 +211,14 @@ Result<std::unique_ptr<PolicyStore>> PolicyStore::create(const std::filesystem::
 	return std::unique_ptr<PolicyStore>(new PolicyStore(dir));
 }
 
-std::vector<std::pair<std::string, std::uint64_t>> PolicyStore::read_versions() const
-{
-	std::vector<std::pair<std::string, std::uint64_t>> out;
-	auto text = fsutil::read_file(dir_ / kVersionsFile, kMaxBundle);
-	if (!text)
-		return out;
-	std::istringstream in(*text);
-	std::string id;
-	std::uint64_t v = 0;
-	while (in >> id >> v)
-		out.emplace_back(id, v);
-	return out;
-}
-
 std::uint64_t PolicyStore::highest_version(std::string_view id) const
 {
 	std::uint64_t best = 0;
 	if (!valid_policy_name(id))
 		return 0;
-	for (const auto &[i, v] : read_versions())
-		if (i == id)
-			best = std::max(best, v);
+	if (const auto marks = read_version_marks(dir_ / kVersionsFile);
+	    marks.count(std::string(id)) != 0)
+		best = marks.at(std::string(id));
 	// A bundle written just before a crash, before the versions file caught up, still counts.
 	// Its payload is read without verifying: this can only raise the bar, never lower it.
 	auto text = fsutil::read_file(dir_ / (std::string(id) + std::string(kBundleExt)), kMaxBundle);
@@ -293,21 +280,7 @@ Outcome<Policy> PolicyStore::install(std::string_view bundle, const std::filesys
 	if (auto st = fsutil::write_atomic(file, bundle, 0644); !st)
 		return refuse(Reason::Io, st.error().message);
 
-	auto versions = read_versions();
-	bool found = false;
-	for (auto &[i, v] : versions) {
-		if (i == p->id) {
-			v = std::max(v, p->version);
-			found = true;
-		}
-	}
-	if (!found)
-		versions.emplace_back(p->id, p->version);
-	std::sort(versions.begin(), versions.end());
-	std::string text;
-	for (const auto &[i, v] : versions)
-		text += i + " " + std::to_string(v) + "\n";
-	if (auto st = fsutil::write_atomic(dir_ / kVersionsFile, text, 0644); !st)
+	if (auto st = raise_version_mark(dir_ / kVersionsFile, p->id, p->version, 0644); !st)
 		return refuse(Reason::Io, st.error().message);
 	if (auto st = raise_time_floor(now); !st)
 		return refuse(Reason::Io, st.error().message);
@@ -326,20 +299,7 @@ Status PolicyStore::remove(std::string_view id)
 		return make_error(-errno, "cannot lock " + (dir_ / ".lock").string());
 	// Remember the version before the file goes (it may predate the versions file).
 	const auto highest = highest_version(id);
-	auto versions = read_versions();
-	bool found = false;
-	for (auto &[i, v] : versions)
-		if (i == id) {
-			v = std::max(v, highest);
-			found = true;
-		}
-	if (!found && highest > 0)
-		versions.emplace_back(std::string(id), highest);
-	std::sort(versions.begin(), versions.end());
-	std::string text;
-	for (const auto &[i, v] : versions)
-		text += i + " " + std::to_string(v) + "\n";
-	if (auto st = fsutil::write_atomic(dir_ / kVersionsFile, text, 0644); !st)
+	if (auto st = raise_version_mark(dir_ / kVersionsFile, std::string(id), highest, 0644); !st)
 		return st;
 
 	const auto file = dir_ / (std::string(id) + std::string(kBundleExt));
@@ -366,7 +326,7 @@ std::vector<InstalledPolicy> PolicyStore::list(const std::filesystem::path &trus
 	std::sort(files.begin(), files.end());
 	auto keys = load_trust_dir(trust_dir);
 	std::map<std::string, std::uint64_t> highest;
-	for (const auto &[i, v] : read_versions())
+	for (const auto &[i, v] : read_version_marks(dir_ / kVersionsFile))
 		highest[i] = std::max(highest[i], v);
 
 	for (const auto &f : files) {

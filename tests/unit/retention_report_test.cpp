@@ -202,6 +202,21 @@ TEST(RetentionReport, ListsInstalledSignedPolicies)
 	EXPECT_FALSE(u["installed_policies"][0]["in_force"].get<bool>());
 }
 
+namespace {
+
+/// A state directory whose retention engine last ran at the clock's time (its high-water mark).
+void ran_retention(const std::filesystem::path &state, const Clock &clock)
+{
+	Config cfg;
+	cfg.state_dir = state;
+	cfg.clock = &clock;
+	cfg.digest.log2_n = 8;
+	auto r = Retention::create(cfg, make_policy());
+	ASSERT_TRUE(r.ok()) << r.error().message;
+}
+
+} // namespace
+
 TEST(RetentionReport, TrustedNowNeverFallsBehindThePersistedHighWaterMark)
 {
 	test::TempDir dir;
@@ -210,14 +225,7 @@ TEST(RetentionReport, TrustedNowNeverFallsBehindThePersistedHighWaterMark)
 	const WallTime wall{seconds{1'800'000'000}};
 	EXPECT_EQ(trusted_now(state, wall), wall); // no database: the wall clock
 	ManualClock clock(wall);
-	{
-		Config cfg;
-		cfg.state_dir = state;
-		cfg.clock = &clock;
-		cfg.digest.log2_n = 8;
-		auto r = Retention::create(cfg, make_policy());
-		ASSERT_TRUE(r.ok()) << r.error().message;
-	}
+	ran_retention(state, clock);
 	const auto mark = persisted_high_water(state);
 	ASSERT_TRUE(mark.has_value());
 	EXPECT_GE(*mark, wall);
@@ -234,14 +242,7 @@ TEST(RetentionReport, PolicyInstallWithTheClockSetBackRevivesNoExpiredBundle)
 	test::TempDir dir;
 	const auto state = dir.path() / "state";
 	ManualClock clock(WallTime{seconds{1'906'502'400}}); // 2030-06-01T00:00:00Z
-	{
-		Config cfg;
-		cfg.state_dir = state;
-		cfg.clock = &clock;
-		cfg.digest.log2_n = 8;
-		auto r = Retention::create(cfg, make_policy());
-		ASSERT_TRUE(r.ok()) << r.error().message;
-	}
+	ran_retention(state, clock);
 	const std::string cli = LETHE_CLI_PATH;
 	const std::string trust = (dir.path() / "trust").string();
 	std::filesystem::create_directories(trust);

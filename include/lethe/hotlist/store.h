@@ -82,8 +82,6 @@ public:
 
 private:
 	HotlistStore() = default;
-	[[nodiscard]] std::map<std::string, std::uint64_t> read_versions() const;
-	[[nodiscard]] Status remember_version(const std::string &id, std::uint64_t version);
 	/// At open: rebuild a missing versions file from the sealed lists, or mark it lost.
 	void recover_versions();
 	/// Ids of the compiled lists (<id>.lhl) in the store directory.

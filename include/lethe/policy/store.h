@@ -89,7 +89,6 @@ public:
 
 private:
 	explicit PolicyStore(std::filesystem::path dir) : dir_(std::move(dir)) {}
-	[[nodiscard]] std::vector<std::pair<std::string, std::uint64_t>> read_versions() const;
 	[[nodiscard]] Status raise_time_floor(TimePoint t);
 
 	std::filesystem::path dir_;
