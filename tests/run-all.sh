@@ -30,6 +30,10 @@ cache=/var/cache/lethe
 mkdir -p "$cache" 2>/dev/null && [[ -w $cache ]] || cache=$PWD/build/cache
 mkdir -p "$cache"
 export CCACHE_DIR=${CCACHE_DIR:-$cache/ccache} CCACHE_BASEDIR=$PWD
+# The debug build has -g, for which ccache would hash the working directory: a clone in another
+# folder (each CI run) would then miss every object. Not hashing it lets clones share the cache;
+# the cost is that a cached object's debug info names the folder that first compiled it.
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 

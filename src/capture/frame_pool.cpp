@@ -46,6 +46,10 @@ std::shared_ptr<Frame> FramePool::acquire()
 
 void FramePool::release(Frame *frame)
 {
+	// A buffer waiting in the pool shows nothing: the scene it held (plates that are not
+	// hits among it) goes now, not when a later frame happens to overwrite it.
+	if (!frame->image.empty() && frame->image.isContinuous())
+		std::memset(frame->image.data, 0, frame->image.total() * frame->image.elemSize());
 	frame->sequence = 0;
 	frame->camera_id.clear();
 	std::lock_guard lock(mutex_);

@@ -99,7 +99,10 @@ int snapshot(const std::string &socket, const std::string &camera, const std::st
 			     file.c_str(), std::filesystem::path(file).extension().string().c_str());
 		return kExitUsage;
 	}
-	auto reply = control_request(socket, {{"command", "camera.snapshot"}, {"camera", camera}});
+	// A snapshot waits for a reader and reads the frame until no plate is legible: on a slow
+	// device that can take longer than a status request.
+	auto reply = control_request(socket, {{"command", "camera.snapshot"}, {"camera", camera}},
+				     std::chrono::seconds(60));
 	if (!reply) {
 		std::fprintf(stderr, "lethe camera snapshot: %s\n", reply.error().message.c_str());
 		return kExitUnavailable;

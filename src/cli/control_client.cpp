@@ -48,10 +48,12 @@ Result<nlohmann::json> control_request(const std::string &socket, const nlohmann
 	}
 	std::string reply;
 	char buf[65536];
+	bool timed_out = false;
 	for (;;) {
 		const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
 		if (n < 0 && errno == EINTR)
 			continue;
+		timed_out = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 		if (n <= 0)
 			break;
 		reply.append(buf, static_cast<std::size_t>(n));
@@ -61,6 +63,12 @@ Result<nlohmann::json> control_request(const std::string &socket, const nlohmann
 			break;
 	}
 	::close(fd);
+	if (timed_out)
+		return make_error(-ETIMEDOUT, "lethed did not reply within " +
+						      std::to_string(timeout.count()) + " s");
+	if (reply.empty() || reply.back() != '\n')
+		return make_error(-EPROTO, "lethed closed the connection before a whole reply (" +
+						   std::to_string(reply.size()) + " bytes)");
 	auto j = nlohmann::json::parse(reply, nullptr, false);
 	if (j.is_discarded() || !j.is_object())
 		return make_error(-EPROTO, "lethed sent no valid reply");

@@ -283,7 +283,9 @@ private:
 		s.out = reply.dump() + "\n";
 		s.sent = 0;
 		s.replying = true;
-		s.deadline = now + limits_.reply_deadline;
+		// From now, not from when the request was read: a handler may take seconds (a
+		// snapshot waits for a reader), and the client gets the whole deadline to read.
+		s.deadline = Clock::now() + limits_.reply_deadline;
 		if (!write_some(s) || s.sent == s.out.size())
 			finished_.push_back(s.fd);
 	}

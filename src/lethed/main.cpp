@@ -12,6 +12,7 @@
 
 #include "daemon.h"
 #include "lethe/common/log.h"
+#include "lethe/common/memory_wipe.h"
 #include "lethe/config/config.h"
 #include "notify.h"
 
@@ -37,6 +38,22 @@ void print_progress(const lethe::daemon::Daemon &daemon, const char *what)
 		     static_cast<unsigned long long>(h.reads), static_cast<unsigned long long>(h.hits),
 		     h.frames_per_second);
 	std::fflush(stderr);
+}
+
+/// This process's peak resident memory since its exec (VmHWM), in kB; -1 if unknown.
+/// (getrusage's ru_maxrss would also count the pages of whatever forked us before the exec.)
+long peak_rss_kb()
+{
+	std::FILE *f = std::fopen("/proc/self/status", "re");
+	if (!f)
+		return -1;
+	char line[256];
+	long kb = -1;
+	while (std::fgets(line, sizeof(line), f))
+		if (std::sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+			break;
+	std::fclose(f);
+	return kb;
 }
 
 int run(const std::string &config_path, bool exit_when_done)
@@ -101,6 +118,8 @@ int run(const std::string &config_path, bool exit_when_done)
 		}
 		if (exit_when_done && (*daemon)->finished()) {
 			print_progress(**daemon, "all input processed");
+			if (const long kb = peak_rss_kb(); kb > 0)
+				std::fprintf(stderr, "lethed: peak memory: %ld MB\n", kb / 1024);
 			LOG(Daemon, Info) << "all input processed; flushing the outbox";
 			if (!(*daemon)->flush_outbox(60s)) {
 				LOG(Daemon, Error) << "outbox not flushed within 60 s: hits remain queued";
@@ -121,6 +140,7 @@ int run(const std::string &config_path, bool exit_when_done)
 int main(int argc, char **argv)
 {
 	forbid_core_dumps();
+	lethe::memory::install_wiping_allocators(); // before any image exists (issue 15.4)
 	CLI::App app{"Lethe daemon: reads plates, publishes hits, forgets everything else",
 		     "lethed"};
 	std::string config_path = lethe::config::kDefaultPath;

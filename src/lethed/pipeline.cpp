@@ -9,6 +9,7 @@
 
 #include "lethe/common/crypto.h"
 #include "lethe/common/log.h"
+#include "lethe/common/memory_wipe.h"
 #include "lethe/ocr/plate_mask.h"
 #include "lethe/ocr/reader_models.h"
 
@@ -207,6 +208,7 @@ void Pipeline::worker(unsigned index)
 		++frames_read_;
 		(void)reads_.push_blocking(std::move(reads));
 		frames_.done();
+		memory::wipe_stack(); // what Tesseract left below this frame (issue 15.4)
 	}
 }
 
@@ -292,6 +294,7 @@ void Pipeline::tracker_loop()
 			pending_add(camera, -1);
 			r.reset();
 			reads_.done();
+			memory::wipe_stack(64 * 1024);
 			continue;
 		}
 		if (reads_.closed() && reads_.size() == 0) {
@@ -324,6 +327,7 @@ void Pipeline::match_loop()
 		sink_(std::move(*e));
 		e.reset();
 		events_.done();
+		memory::wipe_stack(64 * 1024); // matching, digesting, publishing
 	}
 }
 
@@ -429,22 +433,15 @@ Result<SnapshotResult> Pipeline::snapshot(const std::string &camera_id)
 		grey.setTo(cv::Scalar::all(0));
 	}
 	std::lock_guard lock(*reader_mutexes_.front()); // worker 0 waits for one read
-	auto plates = readers_.front()->read(out.frame);
-	if (!plates)
-		return plates.error();
-	out.plates = std::move(plates).value();
-	for (auto &p : out.plates) {
-		crypto::wipe(p.text);
-		for (auto &c : p.candidates)
-			crypto::wipe(c.text);
-	}
 	// A technician aims with this frame; retention forbids keeping a non-hit plate, so the
-	// device does not hand one out either (issue 15.1).
+	// device does not hand one out either (issue 15.1). The masking's first pass is also
+	// the read that reports where the plates are.
 	auto masked = ocr::mask_plates(*readers_.front(), out.frame);
 	if (!masked) {
 		out.frame.setTo(cv::Scalar::all(0));
 		return make_error(masked.error().code, "snapshot withheld: " + masked.error().message);
 	}
+	out.plates = std::move(masked->found);
 	out.masked = std::move(masked->masked);
 	return out;
 }

@@ -19,6 +19,7 @@
 #include "lethe/capture/capture_thread.h"
 #include "lethe/common/bounded_queue.h"
 #include "lethe/config/config.h"
+#include "lethe/ocr/plate_mask.h"
 #include "lethe/ocr/plate_reader.h"
 #include "lethe/track/tracker.h"
 
@@ -39,7 +40,7 @@ struct PipelineStats {
 /// Plates found in one frame, for `lethe camera snapshot`.
 struct SnapshotResult {
 	cv::Mat frame;                       ///< a copy, BGR, every plate blacked out (plate_mask.h)
-	std::vector<ocr::PlateRead> plates;  ///< boxes in frame pixels; texts already wiped
+	std::vector<ocr::FoundPlate> plates; ///< read before masking: boxes and confidences
 	std::vector<cv::Rect> masked;        ///< the blacked-out boxes
 	double sharpness = 0;                ///< variance of the Laplacian, before masking
 	std::string camera_id;

@@ -42,6 +42,9 @@ Result<MaskResult> mask_plates(PlateReader &reader, cv::Mat &frame, int max_pass
 		if (!reads)
 			return reads.error();
 		std::vector<cv::Rect> boxes = std::move(regions).value();
+		if (pass == 0)
+			for (const auto &r : *reads)
+				result.found.push_back({r.box, r.confidence});
 		for (const auto &b : boxes_of(*reads))
 			boxes.push_back(b);
 		if (boxes.empty())

@@ -65,21 +65,22 @@ Result<PlateLookup> find_plate(Retention &store, std::string_view plate, WallTim
 			crypto::wipe(d);
 	}
 	crypto::wipe(norm);
-	Status st;
-	for (const auto &[text, match] : spellings) {
-		auto found = store.find_digest(text, since);
-		if (!found) {
-			st = found.error();
-			break;
-		}
-		++out.searched;
-		for (const auto &s : *found)
-			out.sightings.push_back({s.camera, s.seen, match});
+	// All spellings in one pass over the store: each epoch's rows are scanned once.
+	std::vector<std::string_view> texts;
+	texts.reserve(spellings.size());
+	for (const auto &e : spellings)
+		texts.emplace_back(e.first);
+	auto found = store.find_digests(texts, since);
+	if (found) {
+		out.searched = spellings.size();
+		for (std::size_t i = 0; i < spellings.size(); ++i)
+			for (const auto &s : (*found)[i])
+				out.sightings.push_back({s.camera, s.seen, spellings[i].second});
 	}
 	for (auto &e : spellings)
 		crypto::wipe(e.first);
-	if (!st)
-		return st.error();
+	if (!found)
+		return found.error();
 	std::sort(out.sightings.begin(), out.sightings.end(),
 		  [](const PlateSighting &a, const PlateSighting &b) { return a.seen < b.seen; });
 	return out;

@@ -21,7 +21,10 @@ using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr int kSchemaVersion = 1;
+/// 2: digest_epoch.form (1: one digest per plate per epoch; 2: per 10-minute window).
+constexpr int kSchemaVersion = 2;
+/// The digest form new epochs are written in (digest.h).
+constexpr std::int64_t kDigestForm = 2;
 
 std::int64_t to_ms(WallTime t)
 {
@@ -236,7 +239,8 @@ Status Retention::init_schema()
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS digest_epoch(
 	epoch INTEGER PRIMARY KEY, log2_n INTEGER NOT NULL, r INTEGER NOT NULL,
-	p INTEGER NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL);
+	p INTEGER NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,
+	form INTEGER NOT NULL DEFAULT 1);
 CREATE TABLE IF NOT EXISTS nonhit_digest(
 	id INTEGER PRIMARY KEY, epoch INTEGER NOT NULL, digest BLOB NOT NULL,
 	camera TEXT NOT NULL, seen_ms INTEGER NOT NULL, deadline_ms INTEGER NOT NULL);
@@ -265,11 +269,28 @@ CREATE TABLE IF NOT EXISTS class_stats(
 	last_purge_ms INTEGER) WITHOUT ROWID;
 INSERT OR IGNORE INTO class_stats(class) VALUES
 	('nonhit_digest'), ('hit_record'), ('hit_image');
-INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '1');
+INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '2');
 )sql";
 	store::Transaction tx(*db_);
 	if (Status s = tx.begin(); !s)
 		return s;
+	// A version 1 database (whose digest_epoch has no form column) is migrated first:
+	// its epochs keep form 1, and are read as such until they expire.
+	auto old = query_opt_int(*db_, "SELECT count(*) FROM sqlite_master WHERE name = 'meta'");
+	if (!old)
+		return old.error();
+	if (old->value_or(0) > 0) {
+		auto v1 = query_opt_int(*db_, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = "
+					      "'schema_version'");
+		if (!v1)
+			return v1.error();
+		if (v1->value_or(0) == 1)
+			if (Status s = db_->exec("ALTER TABLE digest_epoch ADD COLUMN form INTEGER NOT "
+						 "NULL DEFAULT 1; UPDATE meta SET value = '2' WHERE "
+						 "key = 'schema_version';");
+			    !s)
+				return s;
+	}
 	if (Status s = db_->exec(kSchema); !s)
 		return s;
 	auto v = query_opt_int(*db_, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = "
@@ -398,15 +419,15 @@ Status Retention::record_nonhit(NonHit &read)
 					  policy_.retention.key_rotation);
 		if (!key)
 			return key.error();
-		auto digest = plate_digest(key->key, norm, config_.digest);
-		if (!digest)
-			return digest.error();
+		auto stretched = plate_stretch(key->key, norm, config_.digest);
+		if (!stretched)
+			return stretched.error();
 
 		store::Transaction tx(*db_);
 		if (Status s = tx.begin(); !s)
 			return s;
 		auto ep = db_->prepare("INSERT OR IGNORE INTO digest_epoch(epoch, log2_n, r, p, "
-				       "start_ms, end_ms) VALUES(?,?,?,?,?,?)");
+				       "start_ms, end_ms, form) VALUES(?,?,?,?,?,?,?)");
 		if (!ep)
 			return ep.error();
 		if (Status s = ep->bind(1, static_cast<std::int64_t>(key->info.epoch))
@@ -415,15 +436,25 @@ Status Retention::record_nonhit(NonHit &read)
 				       .bind(4, static_cast<std::int64_t>(config_.digest.p))
 				       .bind(5, to_ms(key->info.start))
 				       .bind(6, to_ms(key->info.end()))
+				       .bind(7, kDigestForm)
 				       .run();
 		    !s)
 			return s;
+		// An epoch begun before an upgrade keeps the form (and parameters) it began with.
+		auto form = query_opt_int(*db_, "SELECT form FROM digest_epoch WHERE epoch = " +
+							std::to_string(key->info.epoch));
+		if (!form)
+			return form.error();
+		const crypto::Bytes digest = form->value_or(kDigestForm) == 1
+						     ? epoch_digest(key->key, *stretched)
+						     : window_digest(key->key, *stretched,
+								     digest_window(to_ms(now)));
 		auto ins = db_->prepare("INSERT INTO nonhit_digest(epoch, digest, camera, seen_ms, "
 					"deadline_ms) VALUES(?,?,?,?,?)");
 		if (!ins)
 			return ins.error();
 		if (Status s = ins->bind(1, static_cast<std::int64_t>(key->info.epoch))
-				       .bind_blob(2, *digest)
+				       .bind_blob(2, digest)
 				       .bind(3, read.camera)
 				       .bind(4, to_ms(now))
 				       .bind(5, to_ms(now + kept))
@@ -552,20 +583,38 @@ Result<std::int64_t> Retention::record_hit(const Hit &hit_in)
 
 Result<std::vector<Sighting>> Retention::find_digest(std::string_view plate, WallTime since)
 {
+	auto found = find_digests({plate}, since);
+	if (!found)
+		return found.error();
+	return std::move(found->front());
+}
+
+Result<std::vector<std::vector<Sighting>>>
+Retention::find_digests(const std::vector<std::string_view> &plates, WallTime since)
+{
 	std::lock_guard<std::mutex> lock(mutex_);
 	if (!policy_.retro_hit_queries)
 		return make_error(-EPERM, "the policy in force (" + policy_.id +
 						  ") does not allow retro-hit queries");
-	std::vector<Sighting> out;
-	const crypto::SecretBytes norm = normalise_plate(plate);
-	if (norm.empty() || retention_of(DataClass::NonhitDigest).count() == 0)
+	std::vector<std::vector<Sighting>> out(plates.size());
+	if (retention_of(DataClass::NonhitDigest).count() == 0)
 		return out;
+	std::vector<crypto::SecretBytes> norms;
+	norms.reserve(plates.size());
+	for (const auto plate : plates)
+		norms.push_back(normalise_plate(plate));
 	const WallTime now = time_.now();
-	auto params = db_->prepare("SELECT log2_n, r, p FROM digest_epoch WHERE epoch = ?");
+	auto params = db_->prepare("SELECT log2_n, r, p, form FROM digest_epoch WHERE epoch = ?");
+	// Form 2: the windows of this epoch that hold rows in range (one scan per epoch, shared
+	// by every plate asked for); only those need a digest and a probe.
+	auto windows = db_->prepare("SELECT DISTINCT seen_ms / ? FROM nonhit_digest WHERE epoch = ? "
+				    "AND seen_ms >= ? AND deadline_ms > ?");
 	auto find = db_->prepare("SELECT camera, seen_ms FROM nonhit_digest WHERE digest = ? AND "
 				 "epoch = ? AND seen_ms >= ? AND deadline_ms > ? ORDER BY seen_ms");
 	if (!params)
 		return params.error();
+	if (!windows)
+		return windows.error();
 	if (!find)
 		return find.error();
 	for (const auto &info : keys_->epochs(store::purpose::kDigest)) {
@@ -586,26 +635,60 @@ Result<std::vector<Sighting>> Retention::find_digest(std::string_view plate, Wal
 		dp.log2_n = static_cast<unsigned>(params->column_int64(0));
 		dp.r = static_cast<unsigned>(params->column_int64(1));
 		dp.p = static_cast<unsigned>(params->column_int64(2));
+		const std::int64_t form = params->column_int64(3);
 		params->reset();
-		auto digest = plate_digest(key->key, norm, dp);
-		if (!digest)
-			return digest.error();
-		find->bind_blob(1, *digest)
-			.bind(2, static_cast<std::int64_t>(info.epoch))
-			.bind(3, to_ms(since))
-			.bind(4, to_ms(now));
-		for (;;) {
-			auto r = find->step();
-			if (!r)
-				return r.error();
-			if (!*r)
-				break;
-			out.push_back(Sighting{find->column_text(0), from_ms(find->column_int64(1))});
+
+		std::vector<std::int64_t> ws;
+		if (form != 1) {
+			windows->bind(1, static_cast<std::int64_t>(kDigestWindow.count()))
+				.bind(2, static_cast<std::int64_t>(info.epoch))
+				.bind(3, to_ms(since))
+				.bind(4, to_ms(now));
+			for (;;) {
+				auto r = windows->step();
+				if (!r)
+					return r.error();
+				if (!*r)
+					break;
+				ws.push_back(windows->column_int64(0));
+			}
+			windows->reset();
+			if (ws.empty())
+				continue; // nothing in range: no scrypt spent on this epoch
 		}
-		find->reset();
+		for (std::size_t i = 0; i < norms.size(); ++i) {
+			if (norms[i].empty())
+				continue;
+			auto stretched = plate_stretch(key->key, norms[i], dp);
+			if (!stretched)
+				return stretched.error();
+			std::vector<crypto::Bytes> digests;
+			if (form == 1)
+				digests.push_back(epoch_digest(key->key, *stretched));
+			else
+				for (const auto w : ws)
+					digests.push_back(window_digest(key->key, *stretched, w));
+			for (const auto &digest : digests) {
+				find->bind_blob(1, digest)
+					.bind(2, static_cast<std::int64_t>(info.epoch))
+					.bind(3, to_ms(since))
+					.bind(4, to_ms(now));
+				for (;;) {
+					auto r = find->step();
+					if (!r)
+						return r.error();
+					if (!*r)
+						break;
+					out[i].push_back(Sighting{find->column_text(0),
+								  from_ms(find->column_int64(1))});
+				}
+				find->reset();
+			}
+		}
 	}
-	std::sort(out.begin(), out.end(),
-		  [](const Sighting &a, const Sighting &b) { return a.seen < b.seen; });
+	for (auto &v : out)
+		std::sort(v.begin(), v.end(),
+			  [](const Sighting &a, const Sighting &b) { return a.seen < b.seen; });
 	return out;
 }
 

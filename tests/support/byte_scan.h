@@ -38,6 +38,8 @@ public:
 	[[nodiscard]] std::size_t files_scanned() const { return files_; }
 
 private:
+	/// Up to this many needles, scan() searches for each with memmem.
+	static constexpr std::size_t kFewNeedles = 64;
 	void add(std::string bytes, int id, std::string encoding);
 	struct Needle {
 		int id;

@@ -2,10 +2,12 @@
 // Retention core: digests, retro-hit lookups, sealed hits, retention 0, policy changes.
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
 #include "lethe/hotlist/hotlist.h"
+#include "lethe/retention/digest.h"
 #include "lethe/retention/lookup.h"
 #include "lethe/retention/retention.h"
 #include "support/temp_dir.h"
@@ -314,4 +316,113 @@ TEST(Retention, ShorterPolicyAppliesToExistingRecords)
 	ASSERT_TRUE(p.ok());
 	EXPECT_EQ(p->purged[0], 1);
 	EXPECT_EQ(count_rows(dir.path() / "state", "nonhit_digest"), 0);
+}
+
+namespace {
+
+/// The digests stored, in row order.
+std::vector<std::string> stored_digests(const std::filesystem::path &state)
+{
+	auto db = store::Database::open(state / std::string(kDatabaseName));
+	EXPECT_TRUE(db.ok());
+	std::vector<std::string> out;
+	auto st = (*db)->prepare("SELECT hex(digest) FROM nonhit_digest ORDER BY id");
+	EXPECT_TRUE(st.ok());
+	for (;;) {
+		auto r = st->step();
+		if (!r.ok() || !*r)
+			break;
+		out.push_back(st->column_text(0));
+	}
+	return out;
+}
+
+} // namespace
+
+// Wrong before (issue 15.5): within a digest epoch (a day under the presets) every read of a
+// plate had the same digest, so a stolen retention.db showed repeat visits without the key
+// (42 rows, 6 distinct digests in one run). Now equal plates look equal at rest only within
+// one 10-minute window, and a lookup still finds every read in every window.
+TEST(Retention, EqualPlatesLookEqualOnlyWithinOneWindow)
+{
+	test::TempDir dir;
+	ManualClock clock;
+	auto p = make_policy(hours{48}, hours{1});
+	p.retention.key_rotation = hours{24}; // one epoch for the whole test
+	auto r = Retention::create(make_config(dir, clock), p);
+	ASSERT_TRUE(r.ok()) << r.error().message;
+	// Start just after a window boundary so that the first two reads share a window.
+	const auto into = std::chrono::duration_cast<std::chrono::milliseconds>(
+				  clock.wall().time_since_epoch()) %
+			  kDigestWindow;
+	clock.advance(kDigestWindow - into + seconds{1});
+	const auto first = clock.wall();
+	auto record = [&](const char *plate) {
+		NonHit read{plate, "cam-1", {}, {}};
+		ASSERT_TRUE((*r)->record_nonhit(read).ok());
+	};
+	record("AB1234");
+	clock.advance(minutes{2}); // same window
+	record("AB1234");
+	clock.advance(minutes{10}); // the next window
+	record("AB1234");
+	clock.advance(hours{3});
+	record("AB1234");
+	record("ZZ9999");
+	ASSERT_EQ((*r)->keys().epochs(store::purpose::kDigest).size(), 1u) << "one epoch";
+
+	const auto d = stored_digests(dir.path() / "state");
+	ASSERT_EQ(d.size(), 5u);
+	EXPECT_EQ(d[0], d[1]) << "one window: equal";
+	EXPECT_NE(d[1], d[2]) << "another window of the same epoch: unlinkable without the key";
+	EXPECT_NE(d[2], d[3]);
+	EXPECT_NE(d[3], d[4]) << "different plates";
+
+	auto found = (*r)->find_digest("AB1234", first - minutes{1});
+	ASSERT_TRUE(found.ok()) << found.error().message;
+	EXPECT_EQ(found->size(), 4u) << "every read, in every window";
+	auto batch = (*r)->find_digests({"ZZ9999", "AB1234", "QQ0000"}, first - minutes{1});
+	ASSERT_TRUE(batch.ok());
+	ASSERT_EQ(batch->size(), 3u);
+	EXPECT_EQ((*batch)[0].size(), 1u);
+	EXPECT_EQ((*batch)[1].size(), 4u);
+	EXPECT_TRUE((*batch)[2].empty());
+	// `since` after the first two reads: only the later windows answer.
+	auto later = (*r)->find_digest("AB1234", first + minutes{5});
+	ASSERT_TRUE(later.ok());
+	EXPECT_EQ(later->size(), 2u);
+}
+
+// A retention.db written by the previous release (schema 1, no digest form): opened,
+// migrated to schema 2 (its epochs read as form 1), and written and read as before.
+TEST(Retention, SchemaOneDatabaseIsMigrated)
+{
+	test::TempDir dir;
+	ManualClock clock;
+	const auto state = dir.path() / "state";
+	{
+		auto r = Retention::create(make_config(dir, clock), make_policy(hours{1}, hours{1}));
+		ASSERT_TRUE(r.ok()) << r.error().message;
+	}
+	{
+		// Back to schema 1 as the previous release created it.
+		auto db = store::Database::open(state / std::string(kDatabaseName));
+		ASSERT_TRUE(db.ok());
+		ASSERT_TRUE((*db)->exec("ALTER TABLE digest_epoch DROP COLUMN form; UPDATE meta SET "
+					"value = '1' WHERE key = 'schema_version';")
+				    .ok());
+	}
+	auto r = Retention::create(make_config(dir, clock), make_policy(hours{1}, hours{1}));
+	ASSERT_TRUE(r.ok()) << r.error().message;
+	NonHit read{"AB1234", "cam-1", {}, {}};
+	ASSERT_TRUE((*r)->record_nonhit(read).ok());
+	auto found = (*r)->find_digest("AB1234", clock.wall() - minutes{1});
+	ASSERT_TRUE(found.ok()) << found.error().message;
+	EXPECT_EQ(found->size(), 1u);
+	auto db = store::Database::open(state / std::string(kDatabaseName));
+	ASSERT_TRUE(db.ok());
+	auto st = (*db)->prepare("SELECT value FROM meta WHERE key = 'schema_version'");
+	ASSERT_TRUE(st.ok());
+	ASSERT_TRUE(*st->step());
+	EXPECT_EQ(st->column_text(0), "2");
 }

@@ -235,6 +235,9 @@ TEST(RetentionForensic, NonHitPlatesNeverReachAnyFile)
 			   static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 	std::printf("forensic test: %d non-hits + %zu hits in %.1f s wall, %.1f s CPU\n", kNonHits,
 		    hits.size(), secs.count(), cpu);
-	// CPU time, not wall time: the CI machine's other jobs must not make this flaky.
-	EXPECT_LT(cpu, 60.0);
+	// A guard against a pathological slowdown (a scan per insert, say), not a speed figure
+	// (docs/performance.md has those): CPU time, not wall time, and 3x what a loaded 2-core
+	// CI machine takes under ASan (68 s there, ~40 s on an idle one), so that CPU time
+	// stolen by its neighbours does not fail it.
+	EXPECT_LT(cpu, 200.0);
 }

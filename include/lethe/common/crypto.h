@@ -14,9 +14,11 @@ namespace lethe::crypto {
 
 /// Overwrite memory so the compiler cannot elide it (OPENSSL_cleanse).
 void wipe(void *data, std::size_t size);
+/// The whole buffer (its capacity, not only its size: a string that shrank keeps the old
+/// characters past its end), then empty.
 inline void wipe(std::string &s)
 {
-	wipe(s.data(), s.size());
+	wipe(s.data(), s.capacity());
 	s.clear();
 }
 

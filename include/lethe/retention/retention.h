@@ -144,6 +144,10 @@ public:
 	/// retention). -EPERM if the policy does not allow retro-hit queries.
 	[[nodiscard]] Result<std::vector<Sighting>> find_digest(std::string_view plate,
 								WallTime since);
+	/// find_digest for several plates at once (one answer per plate, in order): each live
+	/// epoch's rows are scanned once for all of them.
+	[[nodiscard]] Result<std::vector<std::vector<Sighting>>>
+	find_digests(const std::vector<std::string_view> &plates, WallTime since);
 	/// Hit records seen since `since`, decrypted; records whose key is gone are skipped.
 	[[nodiscard]] Result<std::vector<StoredHit>> hits(WallTime since);
 	/// A hit's image; -ENOENT if none or purged, or its key destroyed.
