@@ -287,16 +287,12 @@ void Pipeline::tracker_loop()
 		}
 	};
 	for (;;) {
-		auto r = reads_.pop(100ms);
-		if (r) {
-			const std::string camera = r->camera_id;
-			emit(tracker_.update(std::move(*r)));
-			pending_add(camera, -1);
-			r.reset();
-			reads_.done();
-			memory::wipe_stack(64 * 1024);
+		// Each frame's reads are taken in a frame of their own, below this one; whatever
+		// tracking and emitting left on the stack is wiped after every turn.
+		const bool took = track_one(emit);
+		memory::wipe_stack(64 * 1024);
+		if (took)
 			continue;
-		}
 		if (reads_.closed() && reads_.size() == 0) {
 			emit(tracker_.flush());
 			break;
@@ -317,18 +313,34 @@ void Pipeline::tracker_loop()
 
 void Pipeline::match_loop()
 {
-	for (;;) {
-		auto e = events_.pop(200ms);
-		if (!e) {
-			if (events_.closed() && events_.size() == 0)
-				break;
-			continue;
-		}
-		sink_(std::move(*e));
-		e.reset();
-		events_.done();
-		memory::wipe_stack(64 * 1024); // matching, digesting, publishing
-	}
+	// Each event is handled in a frame of its own, below this one: wiped with everything
+	// the handling left on the stack (moved-from strings keep their characters).
+	while (match_one())
+		memory::wipe_stack(64 * 1024);
+}
+
+bool Pipeline::track_one(const std::function<void(std::vector<track::ReadEvent>)> &emit)
+{
+	auto r = reads_.pop(100ms);
+	if (!r)
+		return false;
+	const std::string camera = r->camera_id;
+	emit(tracker_.update(std::move(*r)));
+	pending_add(camera, -1);
+	r.reset();
+	reads_.done();
+	return true;
+}
+
+bool Pipeline::match_one()
+{
+	auto e = events_.pop(200ms);
+	if (!e)
+		return !(events_.closed() && events_.size() == 0);
+	sink_(std::move(*e));
+	e.reset();
+	events_.done();
+	return true;
 }
 
 void Pipeline::watch_end()

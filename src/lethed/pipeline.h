@@ -78,6 +78,12 @@ private:
 	void worker(unsigned index);
 	void tracker_loop();
 	void match_loop();
+	/// One turn of tracker_loop / match_loop, each in its own stack frame (so that the loop
+	/// can wipe what it left): false when there was nothing to take (or, for match_one, the
+	/// queue is closed and drained).
+	[[gnu::noinline]] bool track_one(
+		const std::function<void(std::vector<track::ReadEvent>)> &emit);
+	[[gnu::noinline]] bool match_one();
 	void watch_end();
 	track::FrameReads read_frame(ocr::PlateReader &reader, const capture::Frame &frame);
 

@@ -50,8 +50,12 @@ std::vector<Mapping> mappings_of(pid_t pid)
 		std::string perms, offset, dev, inode;
 		rest >> perms >> offset >> dev >> inode;
 		std::getline(rest >> std::ws, m.name);
-		if (m.name.empty())
-			m.name = "anon";
+		if (m.name.empty()) { // where, and how large (an 8 MiB one is a thread's stack)
+			std::ostringstream anon;
+			anon << "anon " << std::hex << m.start << "-" << m.end << std::dec << " ("
+			     << (m.end - m.start) / 1024 << " KiB)";
+			m.name = anon.str();
+		}
 		out.push_back(std::move(m));
 	}
 	return out;

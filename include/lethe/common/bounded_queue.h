@@ -66,6 +66,11 @@ public:
 			return std::nullopt;
 		std::optional<T> out(std::move(items_.front()));
 		items_.pop_front();
+		// Drained: give the storage back. A deque keeps its last node, and the moved-from
+		// items in it keep bytes of what they held (a short string's characters stay where
+		// they were); freed, the node is wiped (common/memory_wipe.h).
+		if (items_.empty())
+			std::deque<T>().swap(items_);
 		++in_flight_;
 		lock.unlock();
 		not_full_.notify_one();
