@@ -150,11 +150,16 @@ std::size_t mat_bytes_wiped() { return g_mat_bytes_wiped.load(std::memory_order_
 	asm volatile("" : : "r"(p) : "memory");
 }
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-bool operator_delete_wipes() { return false; }
+const char *freed_block_wiper()
+{
+#if defined(__SANITIZE_ADDRESS__)
+	return "AddressSanitizer free fill";
+#elif defined(__SANITIZE_THREAD__)
+	return "none";
 #else
-bool operator_delete_wipes() { return true; }
+	return "operator delete";
 #endif
+}
 
 } // namespace lethe::memory
 

@@ -16,6 +16,7 @@
 
 #include "lethe/common/crypto.h"
 #include "lethe/common/log.h"
+#include "lethe/common/memory_wipe.h"
 #include "lethe/common/rounding.h"
 #include "lethe/audit/query_digest.h"
 #include "lethe/retention/lookup.h"
@@ -837,6 +838,10 @@ json Daemon::status_json() const
 	j["hits_unpublished"] = hits_unpublished_.load();
 	j["nonhits"] = nonhits_.load();
 	j["store_errors"] = store_errors_.load();
+	// How freed memory is wiped in this build (docs/retention.md): the C++ allocator's
+	// blocks by lethed's operator delete, or by AddressSanitizer's free fill.
+	j["memory_wipe"] = {{"freed_blocks", memory::freed_block_wiper()},
+			    {"image_bytes_wiped", memory::mat_bytes_wiped()}};
 	json brokers = json::array();
 	for (const auto &b : brokers_) {
 		const auto s = b.publisher->stats();

@@ -112,6 +112,11 @@ TEST(LethedMemory, AfterThePurgeNoNonHitPlateIsInLethedsMemory)
 		return s.contains("pipeline") && s["pipeline"].value("finished", false) &&
 		       s.value("nonhits", 0) >= 2 && s.value("hits", 0) >= 1;
 	}, 240s)) << read_file(d.log);
+	// What lethed says about it is true: images were wiped, and something wipes freed blocks.
+	const json status = lethe::test::control(d, "status");
+	ASSERT_TRUE(status.contains("memory_wipe")) << status.dump();
+	EXPECT_GT(status["memory_wipe"].value("image_bytes_wiped", 0ULL), 0ULL) << status.dump();
+	EXPECT_NE(status["memory_wipe"].value("freed_blocks", "none"), "none") << status.dump();
 	// The digests live 2 s; the purge runs every 250 ms.
 	ASSERT_TRUE(wait_until([&] { return nonhit_rows(d) == 0; }, 60s)) << read_file(d.log);
 

@@ -25,9 +25,9 @@ namespace lethe::memory {
 /// main(), before any image exists. Idempotent.
 void install_wiping_allocators();
 
-/// Whether freed C++ blocks are zeroed in this build (false under a sanitizer, whose
-/// allocator replaces ours; lethed then relies on the sanitizer's free fill).
-[[nodiscard]] bool operator_delete_wipes();
+/// Who zeroes freed C++ blocks in this build: "operator delete" (release builds),
+/// "AddressSanitizer free fill" (debug preset), or "none" (ThreadSanitizer builds, for tests).
+[[nodiscard]] const char *freed_block_wiper();
 
 /// Zero `bytes` of this thread's stack below the caller's frame: what deeper calls left
 /// there (a plate read by Tesseract a frame ago) is gone. Cheap enough to call per frame.
