@@ -299,7 +299,8 @@ TEST(LethedCrash, SigkillAtRandomPointsLosesNoHitCorruptsNothingExtendsNoDeadlin
 	// which the first vehicle's event comes about 1 s after it. The first running kill
 	// measures that time instead (it kills right after the first event); a slower machine
 	// (a loaded CI box: a single test process here got 1 hit on disk in 100 kills) has its
-	// window stretched by as much, up to 4x, so that hits are still in flight at the kills.
+	// window stretched by as much, up to 2x, so that hits are still in flight at the kills
+	// (at 3.7x, a loaded run took 578 s and found 144 hits on disk where 2 say enough).
 	double slower = 1.0;
 	bool calibrated = false;
 	auto running_ms = [&](std::mt19937_64 &g) {
@@ -352,7 +353,7 @@ TEST(LethedCrash, SigkillAtRandomPointsLosesNoHitCorruptsNothingExtendsNoDeadlin
 				const double ms = std::chrono::duration<double, std::milli>(
 							  std::chrono::steady_clock::now() - up)
 							  .count();
-				slower = std::clamp(ms / (1000.0 * scale), 1.0, 4.0);
+				slower = std::clamp(ms / (1000.0 * scale), 1.0, 2.0);
 				std::printf("crash-safety: first event %.0f ms after start-up: kill "
 					    "windows x%.1f\n",
 					    ms, slower);
