@@ -43,8 +43,8 @@ class WipingMatAllocator final : public cv::MatAllocator
 {
 public:
 	cv::UMatData *allocate(int dims, const int *sizes, int type, void *data, size_t *step,
-			       cv::AccessFlag /*flags*/,
-			       cv::UMatUsageFlags /*usage*/) const override
+	                       cv::AccessFlag /*flags*/,
+	                       cv::UMatUsageFlags /*usage*/) const override
 	{
 		std::size_t total = CV_ELEM_SIZE(type);
 		for (int i = dims - 1; i >= 0; --i) {
@@ -72,7 +72,7 @@ public:
 	}
 
 	bool allocate(cv::UMatData *u, cv::AccessFlag /*flags*/,
-		      cv::UMatUsageFlags /*usage*/) const override
+	              cv::UMatUsageFlags /*usage*/) const override
 	{
 		return u != nullptr;
 	}
@@ -93,7 +93,7 @@ private:
 	{
 		if (n >= kOwnMappingFrom) {
 			void *p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE,
-					 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 			if (p == MAP_FAILED)
 				return nullptr;
 			(void)::madvise(p, n, MADV_DONTDUMP);
@@ -107,8 +107,8 @@ private:
 	{
 		g_mat_bytes_wiped.fetch_add(n, std::memory_order_relaxed);
 		if (n >= kOwnMappingFrom) {
-			// The kernel hands unmapped pages to the next user zeroed; zero here anyway so
-			// that a page still shared (fork) or cached holds nothing.
+			// The kernel hands unmapped pages to the next user zeroed; zero here anyway
+			// so that a page still shared (fork) or cached holds nothing.
 			zero(p, n);
 			(void)::munmap(p, n);
 			return;
@@ -119,7 +119,10 @@ private:
 };
 
 /// Leptonica's pixel buffers: Tesseract's copies (grey, binarised, scaled) of a plate crop.
-void *pix_alloc(size_t n) { return std::malloc(n); }
+void *pix_alloc(size_t n)
+{
+	return std::malloc(n);
+}
 void pix_free(void *p)
 {
 	if (p)
@@ -140,7 +143,10 @@ void install_wiping_allocators()
 	});
 }
 
-std::size_t mat_bytes_wiped() { return g_mat_bytes_wiped.load(std::memory_order_relaxed); }
+std::size_t mat_bytes_wiped()
+{
+	return g_mat_bytes_wiped.load(std::memory_order_relaxed);
+}
 
 [[gnu::noinline]] void wipe_stack(std::size_t bytes)
 {
@@ -177,16 +183,46 @@ void wipe_and_free(void *p) noexcept
 }
 } // namespace
 
-void operator delete(void *p) noexcept { wipe_and_free(p); }
-void operator delete[](void *p) noexcept { wipe_and_free(p); }
-void operator delete(void *p, std::size_t) noexcept { wipe_and_free(p); }
-void operator delete[](void *p, std::size_t) noexcept { wipe_and_free(p); }
-void operator delete(void *p, const std::nothrow_t &) noexcept { wipe_and_free(p); }
-void operator delete[](void *p, const std::nothrow_t &) noexcept { wipe_and_free(p); }
-void operator delete(void *p, std::align_val_t) noexcept { wipe_and_free(p); }
-void operator delete[](void *p, std::align_val_t) noexcept { wipe_and_free(p); }
-void operator delete(void *p, std::size_t, std::align_val_t) noexcept { wipe_and_free(p); }
-void operator delete[](void *p, std::size_t, std::align_val_t) noexcept { wipe_and_free(p); }
+void operator delete(void *p) noexcept
+{
+	wipe_and_free(p);
+}
+void operator delete[](void *p) noexcept
+{
+	wipe_and_free(p);
+}
+void operator delete(void *p, std::size_t) noexcept
+{
+	wipe_and_free(p);
+}
+void operator delete[](void *p, std::size_t) noexcept
+{
+	wipe_and_free(p);
+}
+void operator delete(void *p, const std::nothrow_t &) noexcept
+{
+	wipe_and_free(p);
+}
+void operator delete[](void *p, const std::nothrow_t &) noexcept
+{
+	wipe_and_free(p);
+}
+void operator delete(void *p, std::align_val_t) noexcept
+{
+	wipe_and_free(p);
+}
+void operator delete[](void *p, std::align_val_t) noexcept
+{
+	wipe_and_free(p);
+}
+void operator delete(void *p, std::size_t, std::align_val_t) noexcept
+{
+	wipe_and_free(p);
+}
+void operator delete[](void *p, std::size_t, std::align_val_t) noexcept
+{
+	wipe_and_free(p);
+}
 void operator delete(void *p, std::align_val_t, const std::nothrow_t &) noexcept
 {
 	wipe_and_free(p);

@@ -71,7 +71,8 @@ MemoryScan scan_process_memory(pid_t pid, const ByteScanner &scanner, std::size_
 		out.error = "no mappings in /proc/" + std::to_string(pid) + "/smaps";
 		return out;
 	}
-	const int fd = ::open(("/proc/" + std::to_string(pid) + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
+	const int fd =
+	    ::open(("/proc/" + std::to_string(pid) + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		out.error = std::string("/proc/PID/mem: ") + std::strerror(errno);
 		return out;
@@ -91,7 +92,8 @@ MemoryScan scan_process_memory(pid_t pid, const ByteScanner &scanner, std::size_
 		std::size_t carried = 0;
 		for (unsigned long at = m.start; at < m.end;) {
 			const std::size_t want = std::min<unsigned long>(kChunk, m.end - at);
-			const ssize_t n = ::pread(fd, buf.data() + carried, want, static_cast<off_t>(at));
+			const ssize_t n =
+			    ::pread(fd, buf.data() + carried, want, static_cast<off_t>(at));
 			if (n <= 0) { // unreadable page range (guard pages): skip this chunk
 				at += want;
 				carried = 0;

@@ -27,6 +27,6 @@ struct MemoryScan {
 /// read live: frames are mapped so); larger ones (AddressSanitizer's terabytes of shadow
 /// and reserved space) are skipped and counted.
 [[nodiscard]] MemoryScan scan_process_memory(pid_t pid, const ByteScanner &scanner,
-					     std::size_t dont_dump_max = 0);
+                                             std::size_t dont_dump_max = 0);
 
 } // namespace lethe::test

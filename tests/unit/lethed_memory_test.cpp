@@ -43,7 +43,7 @@ std::vector<std::string> texts_read_in(const std::vector<std::string> &samples)
 	std::set<std::string> texts;
 	for (const auto &s : samples) {
 		const auto r = lethe::test::run_command(kCli + " read --json " +
-							lethe::test::sample_image(s).string());
+		                                        lethe::test::sample_image(s).string());
 		EXPECT_EQ(r.status, 0) << r.output;
 		std::istringstream lines(r.output);
 		std::string line;
@@ -75,8 +75,8 @@ long nonhit_rows(const Device &d)
 	if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
 		sqlite3_busy_timeout(db, 2000);
 		sqlite3_stmt *st = nullptr;
-		if (sqlite3_prepare_v2(db, "SELECT count(*) FROM nonhit_digest", -1, &st, nullptr) ==
-			    SQLITE_OK &&
+		if (sqlite3_prepare_v2(db, "SELECT count(*) FROM nonhit_digest", -1, &st,
+		                       nullptr) == SQLITE_OK &&
 		    sqlite3_step(st) == SQLITE_ROW)
 			rows = sqlite3_column_int64(st, 0);
 		sqlite3_finalize(st);
@@ -99,19 +99,22 @@ TEST(LethedMemory, AfterThePurgeNoNonHitPlateIsInLethedsMemory)
 	Device d(broker, retention);
 	d.install_hotlist({kListed}, 1);
 	const auto replay = lethe::test::make_replay(
-		d.dir / "replay", {"us-angle.jpg", "us-front.jpg", "br-front.jpg"}, 3, 3);
+	    d.dir / "replay", {"us-angle.jpg", "us-front.jpg", "br-front.jpg"}, 3, 3);
 	d.write_config(broker, replay);
 	Lethed lethed(d, false);
 	ASSERT_TRUE(wait_until([&] { return fs::exists(d.control_socket()); }, 120s))
-		<< read_file(d.log);
+	    << read_file(d.log);
 
 	// Every frame read, every vehicle's event decided (two non-hits digested, one hit).
-	ASSERT_TRUE(wait_until([&] {
-		int st = -1;
-		const json s = lethe::test::control(d, "status", &st);
-		return s.contains("pipeline") && s["pipeline"].value("finished", false) &&
-		       s.value("nonhits", 0) >= 2 && s.value("hits", 0) >= 1;
-	}, 240s)) << read_file(d.log);
+	ASSERT_TRUE(wait_until(
+	    [&] {
+		    int st = -1;
+		    const json s = lethe::test::control(d, "status", &st);
+		    return s.contains("pipeline") && s["pipeline"].value("finished", false) &&
+		           s.value("nonhits", 0) >= 2 && s.value("hits", 0) >= 1;
+	    },
+	    240s))
+	    << read_file(d.log);
 	// What lethed says about it is true: images were wiped, and something wipes freed blocks.
 	const json status = lethe::test::control(d, "status");
 	ASSERT_TRUE(status.contains("memory_wipe")) << status.dump();
@@ -138,12 +141,12 @@ TEST(LethedMemory, AfterThePurgeNoNonHitPlateIsInLethedsMemory)
 			continue;
 		}
 		ADD_FAILURE() << "non-hit " << nonhits[static_cast<std::size_t>(f.id)] << " ("
-			      << f.encoding << ") in " << f.file << " +" << f.offset;
+		              << f.encoding << ") in " << f.file << " +" << f.offset;
 	}
 	EXPECT_GT(control_found, 0U) << "the listed plate is in memory: the scan reads it";
 	std::printf("scanned %zu mappings, %zu MB (%zu huge MADV_DONTDUMP ones skipped), for %zu "
-		    "non-hit texts; listed plate found %zu time(s)\n",
-		    scan.mappings, scan.bytes >> 20, scan.dont_dump, nonhits.size(), control_found);
+	            "non-hit texts; listed plate found %zu time(s)\n",
+	            scan.mappings, scan.bytes >> 20, scan.dont_dump, nonhits.size(), control_found);
 
 	lethed.signal(SIGTERM);
 	EXPECT_EQ(lethed.wait(60s), 0) << read_file(d.log);
