@@ -25,16 +25,17 @@ pin=()
 command -v taskset >/dev/null && pin=(taskset -c 0)
 
 # An empty scene (no plate anywhere) as a still, for the "without plates" runs.
-python3 - "$work/empty.ppm" <<'PY'
-import sys
-w, h = 640, 480
+python3 - "$work/empty.bmp" <<'PY'
+import struct, sys
+w, h = 640, 480  # 24-bit BMP (the image loader takes JPEG, PNG and BMP): rows bottom-up
 rows = bytearray()
-for y in range(h):
+for y in reversed(range(h)):
     v = 90 + 60 * y // h
-    rows += bytes([v, v, v]) * w
-open(sys.argv[1], "wb").write(b"P6\n%d %d\n255\n" % (w, h) + rows)
+    rows += bytes([v, v, v]) * w  # w * 3 is a multiple of 4: no row padding
+header = struct.pack("<2sIHHI", b"BM", 54 + len(rows), 0, 0, 54)
+info = struct.pack("<IiiHHIIiiII", 40, w, h, 1, 24, 0, len(rows), 2835, 2835, 0, 0)
+open(sys.argv[1], "wb").write(header + info + rows)
 PY
-
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -m), $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# RSS_SECONDS=$rss_seconds FRAMES=$frames LAT_VEHICLES=$lat_vehicles LAT_FPS=$lat_fps $0 $build"
 echo
@@ -78,7 +79,7 @@ for size in 1280x720 1920x1080; do
 			done
 			"$lethe" camera make-replay --out "$dir" --size "$size" --frames 8 --gap 2 "${stills[@]}" >/dev/null
 		else
-			"$lethe" camera make-replay --out "$dir" --size "$size" --frames "$frames" --gap 0 "$work/empty.ppm" >/dev/null
+			"$lethe" camera make-replay --out "$dir" --size "$size" --frames "$frames" --gap 0 "$work/empty.bmp" >/dev/null
 		fi
 		config "$work/bench.toml" "$dir" 1
 		out=$("${pin[@]}" "$lethed" --config "$work/bench.toml" --exit-when-done 2>&1)

@@ -10,7 +10,8 @@
 //     AutoBuffers) zeroes the block first (release builds; under AddressSanitizer, whose own
 //     operator delete must stay, lethed asks ASan to fill freed blocks instead);
 //   - every OpenCV matrix (frames, crops, every intermediate image) is zeroed when released;
-//     matrices from 256 KiB up are mapped on their own, marked MADV_DONTDUMP, and unmapped;
+//     matrices from 256 KiB up are mapped on their own and marked MADV_DONTDUMP (up to 32 MiB
+//     of them, zeroed, are kept for reuse; the rest are unmapped);
 //   - Leptonica's pixel buffers (Tesseract's copies of a crop) are zeroed when freed.
 // Stale stack frames are the last hiding place: threads that touched a plate call
 // wipe_stack() when they go idle.
