@@ -88,7 +88,7 @@ public:
 	/// SIGKILL and reap (a crash: nothing flushed, nothing cleaned up).
 	void kill();
 	/// Exit status (128 + signal if killed), or -1 if still running after timeout (or never
-	/// started).
+	/// started). Under an emulator (cross builds) the timeout is tripled.
 	int wait(std::chrono::milliseconds timeout);
 	[[nodiscard]] bool running();
 	[[nodiscard]] pid_t pid() const { return pid_; }
