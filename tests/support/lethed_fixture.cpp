@@ -223,6 +223,9 @@ fs::path sign_policy(const fs::path &dir, const std::string &name,
 
 bool wait_until(const std::function<bool()> &pred, std::chrono::milliseconds timeout)
 {
+#ifdef LETHE_TEST_EMULATED
+	timeout *= 3; // as LethedProcess::wait: a bound for a hang, not a speed figure
+#endif
 	const auto end = std::chrono::steady_clock::now() + timeout;
 	while (std::chrono::steady_clock::now() < end) {
 		if (pred())

@@ -108,7 +108,8 @@ nlohmann::json control(const LethedDevice &d, const std::string &args, int *stat
 std::filesystem::path sign_policy(const std::filesystem::path &dir, const std::string &name,
 				  const std::vector<std::pair<std::string, std::string>> &edits);
 
-/// Poll pred every 50 ms until it holds or timeout passes; returns its last value.
+/// Poll pred every 50 ms until it holds or timeout passes; returns its last value. Under an
+/// emulator (cross builds) the timeout is tripled.
 bool wait_until(const std::function<bool()> &pred, std::chrono::milliseconds timeout);
 
 } // namespace lethe::test

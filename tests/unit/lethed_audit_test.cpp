@@ -258,13 +258,7 @@ std::vector<std::string> forensic_scan(const fs::path &dir, const std::vector<st
 
 bool wait_for(const std::function<bool()> &pred, std::chrono::seconds timeout)
 {
-	const auto end = std::chrono::steady_clock::now() + timeout;
-	while (std::chrono::steady_clock::now() < end) {
-		if (pred())
-			return true;
-		std::this_thread::sleep_for(100ms);
-	}
-	return pred();
+	return lethe::test::wait_until(pred, timeout); // the fixture's (stretched under qemu)
 }
 
 const std::string kAllRoles = "technician = [\"root\"]\nprivacy_officer = [\"root\"]\n"
