@@ -113,6 +113,12 @@ Status Daemon::open_stores()
 		return make_error(ret.error().code, "retention store: " + ret.error().message);
 	retention_ = std::move(ret).value();
 	record_purge(retention_->startup_purge(), "start-up");
+	// Deadlines keep falling due while the rest starts (model loading took 13 s on a loaded
+	// CI box): the purge worker runs from here, not from start(), so no record outlives its
+	// deadline by the start-up time. Outbox expiry is audited once the publishers exist.
+	purger_ = retention::PurgeWorker::start(
+		*retention_, std::chrono::milliseconds{250},
+		[this](const Result<retention::PurgeResult> &r) { on_purge_cycle(r); });
 
 	auto hl = hotlist::HotlistStore::open(state);
 	if (!hl)
@@ -186,9 +192,7 @@ Status Daemon::start()
 {
 	for (auto &b : brokers_)
 		b.publisher->start();
-	purger_ = retention::PurgeWorker::start(
-		*retention_, std::chrono::milliseconds{250},
-		[this](const Result<retention::PurgeResult> &r) { on_purge_cycle(r); });
+	publishers_started_.store(true, std::memory_order_release); // brokers_ is complete
 	{
 		std::lock_guard lock(pipeline_mutex_);
 		pipeline_->start();
@@ -388,8 +392,10 @@ void Daemon::on_purge_cycle(const Result<retention::PurgeResult> &r)
 		purge_failing_ = false;
 		record_purge(*r, "deadline");
 	}
-	// Hits that expired in an outbox unsent (the publisher deletes them).
-	for (auto &b : brokers_) {
+	// Hits that expired in an outbox unsent (the publisher deletes them). brokers_ is built
+	// while this thread already runs: read it only once start() has published it.
+	for (auto &b : publishers_started_.load(std::memory_order_acquire) ? brokers_
+									    : no_brokers_) {
 		const std::uint64_t purged = b.publisher->stats().purged;
 		if (purged > b.outbox_purged) {
 			audit::AuditEntry e;

@@ -132,6 +132,8 @@ private:
 		std::uint64_t outbox_purged = 0; ///< expired entries already audited (purge thread)
 	};
 	std::vector<Broker> brokers_;
+	std::vector<Broker> no_brokers_; ///< what the purge thread sees before start()
+	std::atomic<bool> publishers_started_{false};
 	mutable std::mutex pipeline_mutex_; ///< guards pipeline_ replacement (reload)
 	std::unique_ptr<Pipeline> pipeline_;
 	std::unique_ptr<ControlServer> control_;
