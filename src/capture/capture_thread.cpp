@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "lethe/common/thread_entry.h"
 #include "lethe/common/log.h"
 
 namespace lethe::capture {
@@ -27,7 +28,10 @@ void CaptureThread::start()
 	if (thread_.joinable())
 		return;
 	stop_ = false;
-	thread_ = std::thread([this] { run(); });
+	thread_ = std::thread([this] {
+		run_thread("capture " + camera_id_, [this] { run(); },
+			   [this] { return stop_.load(); });
+	});
 }
 
 void CaptureThread::stop()

@@ -10,23 +10,16 @@
 #include "cli/control_client.h"
 #include "cli/local_access.h"
 #include "lethe/common/atomic_file.h"
+#include "lethe/investigate/investigation.h"
 #include "lethe/publish/event.h"
 
 namespace lethe::cli {
 namespace {
 
-int print_hits(const std::vector<HitRow> &rows, bool as_json)
+int print_hits(const std::vector<investigate::HitRow> &rows, bool as_json)
 {
 	if (as_json) {
-		nlohmann::json out = nlohmann::json::array();
-		for (const auto &r : rows)
-			out.push_back({{"event_id", r.event_id},
-				       {"plate", r.plate},
-				       {"camera", r.camera},
-				       {"list", r.list_id},
-				       {"category", r.category},
-				       {"seen", audit::format_time(r.seen)}});
-		std::printf("%s\n", out.dump(2).c_str());
+		std::printf("%s\n", investigate::hits_json(rows).dump(2).c_str());
 	} else {
 		for (const auto &r : rows)
 			std::printf("%s  %s  %-10s %-12s %s/%s\n", audit::format_time(r.seen).c_str(),
@@ -158,13 +151,7 @@ int run_hits(int argc, char **argv)
 			return write_crop(out, event_id,
 					  crypto::SecretBytes(jpeg->begin(), jpeg->end()), as_json);
 		}
-		std::vector<HitRow> rows;
-		for (const auto &h : r.value("hits", nlohmann::json::array())) {
-			auto seen = audit::parse_time(h.value("seen", ""));
-			rows.push_back({h.value("event_id", ""), h.value("plate", ""),
-					h.value("camera", ""), h.value("list", ""),
-					h.value("category", ""), seen ? *seen : audit::TimePoint{}});
-		}
+		const auto rows = investigate::hits_from_json(r.value("hits", nlohmann::json::array()));
 		return print_hits(rows, as_json);
 	}
 	auto access = LocalAccess::open(state_dir, config, trust);
@@ -172,42 +159,29 @@ int run_hits(int argc, char **argv)
 		std::fprintf(stderr, "lethe hits %s: %s\n", command, access.error().message.c_str());
 		return kExitFailure;
 	}
-	audit::AccessRequest req;
-	req.action = cropping ? audit::Action::HitsCrop : audit::Action::HitsList;
-	req.purpose = purpose;
-	req.case_number = case_number;
-	if (cropping)
-		req.target = audit::AuditTarget::object("hit:" + event_id);
-	audit::Role role{};
-	if (!(*access)->check(req, &role))
-		return kExitFailure;
 	const auto &policy = (*access)->policy;
-	Result<std::vector<HitRow>> rows = std::vector<HitRow>{};
-	Result<crypto::SecretBytes> jpeg = crypto::SecretBytes{};
-	if (cropping)
-		jpeg = hit_crop(state_dir, policy, event_id);
-	else
-		rows = list_hits(state_dir, policy, *since);
-	const Status done = cropping ? (jpeg ? Status{} : Status{jpeg.error()})
-				     : (rows ? Status{} : Status{rows.error()});
-	const std::int64_t results =
-		cropping ? 1 : static_cast<std::int64_t>(rows ? rows->size() : 0);
-	auto st = (*access)->authorizer->record(
-		(*access)->who, role, req, policy,
-		done ? audit::Outcome::Success : audit::Outcome::Failed,
-		done ? std::optional<std::int64_t>(results) : std::nullopt, nullptr,
-		done ? std::string() : done.error().message);
-	if (!done) {
-		std::fprintf(stderr, "lethe hits %s: %s\n", command, done.error().message.c_str());
-		return done.error().code == -ENOSYS ? kExitUnavailable : kExitFailure;
-	}
-	if (!st) {
-		std::fprintf(stderr, "lethe hits %s: could not record the access, not "
-				     "answering: %s\n",
-			     command, st.error().message.c_str());
+	auto store = investigate::open_records(state_dir, policy);
+	if (!store) {
+		std::fprintf(stderr, "lethe hits %s: %s\n", command, store.error().message.c_str());
 		return kExitFailure;
 	}
-	return cropping ? write_crop(out, event_id, *jpeg, as_json) : print_hits(*rows, as_json);
+	investigate::Question q;
+	q.action = cropping ? audit::Action::HitsCrop : audit::Action::HitsList;
+	q.purpose = purpose;
+	q.case_number = case_number;
+	q.event_id = event_id;
+	q.since = *since;
+	auto answer = investigate::ask(q, (*access)->who, *(*access)->authorizer, policy,
+				       store->get(), state_dir);
+	if (!answer) {
+		const int code = answer.error().code;
+		std::fprintf(stderr, "lethe hits %s: %s%s\n", command,
+			     code == -EACCES ? "refused: " : "", answer.error().message.c_str());
+		return code == -EINVAL ? kExitUsage
+				       : (code == -ENOSYS ? kExitUnavailable : kExitFailure);
+	}
+	return cropping ? write_crop(out, event_id, answer->jpeg, as_json)
+			: print_hits(answer->hits, as_json);
 }
 
 } // namespace

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // `lethe query`: retro-hit query (when and where was a plate seen), with purpose and case.
+#include <cerrno>
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
@@ -8,7 +9,7 @@
 #include "cli/command.h"
 #include "cli/control_client.h"
 #include "cli/local_access.h"
-#include "lethe/audit/query_digest.h"
+#include "lethe/investigate/investigation.h"
 #include "lethe/common/crypto.h"
 
 namespace lethe::cli {
@@ -31,12 +32,7 @@ int print_sightings(const retention::PlateLookup &found, bool as_json)
 			     "per query)\n",
 			     found.skipped, retention::kMaxQuerySpellings);
 	if (as_json) {
-		nlohmann::json out = nlohmann::json::array();
-		for (const auto &r : found.sightings)
-			out.push_back({{"camera", r.camera},
-				       {"seen", audit::format_time(r.seen)},
-				       {"match", r.match}});
-		std::printf("%s\n", out.dump(2).c_str());
+		std::printf("%s\n", investigate::sightings_json(found).dump(2).c_str());
 	} else {
 		for (const auto &r : found.sightings)
 			std::printf("%s  %s%s\n", audit::format_time(r.seen).c_str(), r.camera.c_str(),
@@ -113,13 +109,8 @@ int run_query(int argc, char **argv)
 				     r.value("error", "failed").c_str());
 			return exit_code_for(r);
 		}
-		for (const auto &row : r.value("sightings", nlohmann::json::array())) {
-			auto seen = audit::parse_time(row.value("seen", ""));
-			found.sightings.push_back({row.value("camera", ""),
-						   seen ? *seen : audit::TimePoint{},
-						   row.value("match", "exact")});
-		}
-		found.skipped = r.value("skipped", std::size_t{0});
+		found = investigate::sightings_from_json(r.value("sightings", nlohmann::json::array()),
+							 r.value("skipped", std::size_t{0}));
 		return print_sightings(found, as_json);
 	}
 	auto access = LocalAccess::open(state_dir, config, trust);
@@ -128,55 +119,30 @@ int run_query(int argc, char **argv)
 		std::fprintf(stderr, "lethe query: %s\n", access.error().message.c_str());
 		return kExitFailure;
 	}
-	auto digest = audit::term_digest(state_dir, plate);
-	if (!digest) {
-		crypto::wipe(plate);
-		std::fprintf(stderr, "lethe query: %s\n", digest.error().message.c_str());
-		return kExitFailure;
-	}
-	audit::AccessRequest req;
-	req.action = audit::Action::RetroHitQuery;
-	req.purpose = purpose;
-	req.case_number = case_number;
-	req.target = audit::AuditTarget::digest(*digest);
-	audit::Role role{};
-	if (!(*access)->check(req, &role)) {
-		crypto::wipe(plate);
-		return kExitFailure;
-	}
 	const auto &policy = (*access)->policy;
-	audit::TimePoint from = *since;
-	const audit::TimePoint window = now - policy.retention.nonhit_digest;
-	if (from < window)
-		from = window;
-	auto rows = find_sightings(state_dir, policy, plate, from);
-	if (!rows) {
+	auto store = investigate::open_records(state_dir, policy);
+	if (!store) {
 		crypto::wipe(plate);
-		auto st = (*access)->authorizer->record((*access)->who, role, req, policy,
-							audit::Outcome::Failed, std::nullopt,
-							nullptr, rows.error().message);
-		std::fprintf(stderr, "lethe query: %s\n", rows.error().message.c_str());
-		if (!st)
-			std::fprintf(stderr, "lethe query: could not record the query: %s\n",
-				     st.error().message.c_str());
-		return rows.error().code == -ENOSYS ? kExitUnavailable : kExitFailure;
-	}
-	// A plate that was seen is a (retro-)hit: its text may be recorded. Otherwise only the
-	// keyed digest of the query terms is.
-	const audit::AuditTarget target = rows->sightings.empty()
-						  ? req.target
-						  : audit::AuditTarget::hit_plate(plate);
-	auto st = (*access)->authorizer->record((*access)->who, role, req, policy,
-						audit::Outcome::Success,
-						static_cast<std::int64_t>(rows->sightings.size()),
-						&target);
-	crypto::wipe(plate);
-	if (!st) {
-		std::fprintf(stderr, "lethe query: could not record the query, not answering: %s\n",
-			     st.error().message.c_str());
+		std::fprintf(stderr, "lethe query: %s\n", store.error().message.c_str());
 		return kExitFailure;
 	}
-	return print_sightings(*rows, as_json);
+	investigate::Question q;
+	q.action = audit::Action::RetroHitQuery;
+	q.purpose = purpose;
+	q.case_number = case_number;
+	q.plate = std::move(plate);
+	crypto::wipe(plate);
+	q.since = *since;
+	auto answer = investigate::ask(q, (*access)->who, *(*access)->authorizer, policy,
+				       store->get(), state_dir, now);
+	if (!answer) {
+		const int code = answer.error().code;
+		std::fprintf(stderr, "lethe query: %s%s\n", code == -EACCES ? "refused: " : "",
+			     answer.error().message.c_str());
+		return code == -EINVAL ? kExitUsage
+				       : (code == -ENOSYS ? kExitUnavailable : kExitFailure);
+	}
+	return print_sightings(answer->sightings, as_json);
 }
 
 } // namespace

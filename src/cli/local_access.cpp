@@ -42,62 +42,6 @@ policy::Policy policy_in_force(const std::filesystem::path &state_dir,
 	return policy::load_effective(state_dir, trust_dir).policy;
 }
 
-namespace {
-
-/// The retention store of state_dir, opened under `policy`.
-Result<std::unique_ptr<retention::Retention>> open_store(const std::filesystem::path &state_dir,
-							 const policy::Policy &policy)
-{
-	retention::Config cfg;
-	cfg.state_dir = state_dir;
-	return retention::Retention::create(cfg, policy);
-}
-
-} // namespace
-
-Result<retention::PlateLookup> find_sightings(const std::filesystem::path &state_dir,
-					      const policy::Policy &policy, std::string_view plate,
-					      audit::TimePoint since)
-{
-	// Nothing was ever retained: nothing to find (and no database is created by asking).
-	if (!std::filesystem::exists(state_dir / retention::kDatabaseName))
-		return retention::PlateLookup{};
-	auto store = open_store(state_dir, policy);
-	if (!store)
-		return store.error();
-	return retention::find_plate(**store, plate, since, policy.hotlist);
-}
-
-Result<std::vector<HitRow>> list_hits(const std::filesystem::path &state_dir,
-				      const policy::Policy &policy, audit::TimePoint since)
-{
-	if (!std::filesystem::exists(state_dir / retention::kDatabaseName))
-		return std::vector<HitRow>{};
-	auto store = open_store(state_dir, policy);
-	if (!store)
-		return store.error();
-	auto found = (*store)->hits(since);
-	if (!found)
-		return found.error();
-	std::vector<HitRow> rows;
-	for (const auto &h : *found)
-		rows.push_back({h.hit.event_id, h.hit.plate, h.hit.camera, h.hit.list_id,
-				h.hit.category, h.seen});
-	return rows;
-}
-
-Result<crypto::SecretBytes> hit_crop(const std::filesystem::path &state_dir,
-				     const policy::Policy &policy, std::string_view event_id)
-{
-	if (!std::filesystem::exists(state_dir / retention::kDatabaseName))
-		return make_error(-ENOENT, "no image for hit " + std::string(event_id) +
-						   " (no hit records in " + state_dir.string() + ")");
-	auto store = open_store(state_dir, policy);
-	if (!store)
-		return store.error();
-	return (*store)->hit_image_of_event(event_id);
-}
-
 Result<std::unique_ptr<LocalAccess>> LocalAccess::open(const std::filesystem::path &state_dir,
 						       const std::filesystem::path &config,
 						       const std::filesystem::path &trust_dir)

@@ -78,27 +78,4 @@ void record_local(const std::filesystem::path &state_dir, std::string_view actio
 		  std::string policy_hash,
 		  const std::filesystem::path &config = default_config_path());
 
-/// A stored hit record.
-struct HitRow {
-	std::string event_id; ///< as published (the MQTT event's event_id)
-	std::string plate, camera, list_id, category;
-	audit::TimePoint seen{};
-};
-
-/// Retro-hit lookup in the retention store (retention::find_plate: the hot-list tolerance of
-/// the policy — confusion spellings, one missing character; key store in file mode: with keys
-/// in RAM only the daemon can answer). Sorted by time.
-[[nodiscard]] Result<retention::PlateLookup>
-find_sightings(const std::filesystem::path &state_dir, const policy::Policy &policy,
-	       std::string_view plate, audit::TimePoint since);
-/// Hit records in the retention store (retention::Retention::hits).
-[[nodiscard]] Result<std::vector<HitRow>> list_hits(const std::filesystem::path &state_dir,
-						    const policy::Policy &policy,
-						    audit::TimePoint since);
-/// The stored image (JPEG crop) of the hit published as event_id
-/// (retention::Retention::hit_image_of_event; -ENOENT if none or purged).
-[[nodiscard]] Result<crypto::SecretBytes> hit_crop(const std::filesystem::path &state_dir,
-						   const policy::Policy &policy,
-						   std::string_view event_id);
-
 } // namespace lethe::cli

@@ -18,6 +18,7 @@
 
 #include "lethe/common/crypto.h"
 #include "lethe/common/log.h"
+#include "lethe/common/thread_entry.h"
 
 namespace lethe::daemon {
 namespace {
@@ -90,12 +91,12 @@ bool write_some(Session &s)
 	return true;
 }
 
+} // namespace
+
 nlohmann::json error_reply(const std::string &code, const std::string &why)
 {
 	return {{"ok", false}, {"code", code}, {"error", why}};
 }
-
-} // namespace
 
 Result<std::unique_ptr<ControlServer>> ControlServer::create(const std::filesystem::path &path,
 							     Handler handler, Rejected rejected,
@@ -149,7 +150,9 @@ ControlServer::~ControlServer()
 void ControlServer::start()
 {
 	if (!thread_.joinable())
-		thread_ = std::thread([this] { run(); });
+		thread_ = std::thread([this] {
+			run_thread("control socket", [this] { run(); }, [this] { return stop_.load(); });
+		});
 }
 
 void ControlServer::stop()
@@ -407,13 +410,10 @@ private:
 
 void ControlServer::run()
 {
-	// The thread's catch boundary: a handler that throws must not take lethed down with it.
-	try {
-		Loop loop(*this);
-		while (loop.once()) {
-		}
-	} catch (const std::exception &e) {
-		LOG(Daemon, Error) << "control socket stopped: " << e.what();
+	// run_thread() is this thread's catch boundary (a throw here restarts the loop with fresh
+	// sessions); each handler call has its own (Loop::handle).
+	Loop loop(*this);
+	while (loop.once()) {
 	}
 }
 

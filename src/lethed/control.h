@@ -32,6 +32,10 @@
 
 namespace lethe::daemon {
 
+/// A refusal as the protocol carries it: {"ok": false, "code": CODE, "error": WHY}. Codes:
+/// usage, forbidden, busy, failed, internal (docs/control.md).
+[[nodiscard]] nlohmann::json error_reply(const std::string &code, const std::string &why);
+
 /// How much of the server one client may take (defaults: what docs/control.md states).
 struct ControlLimits {
 	std::chrono::milliseconds request_deadline{3000}; ///< accept → the whole request line

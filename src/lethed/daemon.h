@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -17,14 +18,19 @@
 #include "lethe/config/config.h"
 #include "lethe/hotlist/hotlist.h"
 #include "lethe/hotlist/store.h"
+#include "lethe/pipeline/pipeline.h"
 #include "lethe/policy/store.h"
 #include "lethe/publish/outbox.h"
 #include "lethe/publish/publisher.h"
 #include "lethe/retention/purge_worker.h"
 #include "lethe/retention/retention.h"
-#include "pipeline.h"
+#include "lethe/route/hit_router.h"
 
 namespace lethe::daemon {
+
+using pipeline::Pipeline;
+using pipeline::PipelineStats;
+using pipeline::SnapshotResult;
 
 class Daemon
 {
@@ -73,10 +79,6 @@ private:
 	/// Purge worker thread, after each cycle: audit the batch, seal, apply audit retention.
 	void on_purge_cycle(const Result<retention::PurgeResult> &result);
 	void record_purge(const retention::PurgeResult &result, const std::string &when);
-	/// The policy recipient a broker's hit topic goes to: "NAME (mqtt HOST:PORT TOPIC)".
-	[[nodiscard]] std::string recipient_of(const std::string &broker_address,
-					       const std::string &topic,
-					       const policy::Policy &policy) const;
 	/// Each broker's topics against the policy in force: "FAIL" when the hit topic (or a
 	/// configured status topic) is refused — the device cannot publish there —, "warn" for a
 	/// refused default status topic or no hit topic, else "ok". Empty under the strictest
@@ -91,11 +93,19 @@ private:
 	[[nodiscard]] std::shared_ptr<audit::Authorizer> authorizer() const;
 	void rejected(int fd, const std::string &reason);
 	void throttled(uid_t uid, std::uint64_t busy, std::uint64_t dropped);
+	/// A control command: its name on the socket, the action the authorizer decides on, and
+	/// what it does (null: an investigation, answered by answer_investigation()).
+	struct Command {
+		std::string_view name;
+		audit::Action action;
+		nlohmann::json (*run)(Daemon &daemon, const nlohmann::json &request, uid_t uid);
+	};
+	static const std::vector<Command> &commands();
 	nlohmann::json handle(const nlohmann::json &request, int fd);
-	/// `query`, `hits.list` and `hits.crop` for investigators: purpose, case and role checked,
-	/// recorded.
-	nlohmann::json investigate(const nlohmann::json &request, int fd,
-				   const audit::Principal &who, audit::AccessRequest req,
+	/// `query`, `hits.list` and `hits.crop` for investigators (investigate::ask): purpose,
+	/// case and role checked, recorded.
+	nlohmann::json answer_investigation(const nlohmann::json &request, int fd,
+				   const audit::Principal &who, audit::Action action,
 				   const policy::Policy &policy);
 	/// `camera.snapshot`: the newest frame, plates masked, downscaled, rate-limited per uid.
 	nlohmann::json snapshot_json(const nlohmann::json &request, uid_t uid);
@@ -103,8 +113,15 @@ private:
 	nlohmann::json camera_list_json() const;
 	[[nodiscard]] policy::Policy current_policy() const;
 
-	config::Config config_;
-	mutable std::mutex config_mutex_; ///< config_ fields that reload() may change
+	// Lock order (a thread holding one may take only those below it): reload_mutex_,
+	// pipeline_mutex_, config_mutex_, policy_mutex_, authz_mutex_, snapshot_mutex_. The
+	// control thread, the pipeline's match thread (on_event), the purge thread and SIGHUP's
+	// reload share these objects; counters are atomics.
+	config::Config config_;           ///< written by reload() only (under config_mutex_)
+	mutable std::mutex config_mutex_; ///< config_ for readers on other threads than reload's
+	/// [device] as started: reload() never changes it (restart to apply), so it is read
+	/// without a lock.
+	const config::Device device_;
 	std::mutex reload_mutex_;         ///< one reload at a time (SIGHUP, control socket)
 	const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 
@@ -132,6 +149,7 @@ private:
 		std::uint64_t outbox_purged = 0; ///< expired entries already audited (purge thread)
 	};
 	std::vector<Broker> brokers_;
+	std::unique_ptr<route::HitRouter> router_; ///< lends brokers_' publishers and retention_
 	std::vector<Broker> no_brokers_; ///< what the purge thread sees before start()
 	std::atomic<bool> publishers_started_{false};
 	mutable std::mutex pipeline_mutex_; ///< guards pipeline_ replacement (reload)
@@ -155,7 +173,6 @@ private:
 	bool purge_failing_ = false, audit_purge_failing_ = false;
 
 	std::atomic<bool> stopped_{false};
-	std::atomic<std::uint64_t> hits_{0}, nonhits_{0}, hits_unpublished_{0}, store_errors_{0};
 };
 
 } // namespace lethe::daemon

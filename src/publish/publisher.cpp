@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "broker_relay.h"
+#include "lethe/common/thread_entry.h"
 #include "lethe/common/atomic_file.h"
 #include "lethe/common/crypto.h"
 #include "lethe/common/log.h"
@@ -127,7 +128,12 @@ void Publisher::start()
 	if (thread_.joinable())
 		return;
 	stop_ = false;
-	thread_ = std::thread([this] { run(); });
+	thread_ = std::thread([this] {
+		run_thread("publisher " + config_.broker(), [this] { run(); }, [this] {
+			std::lock_guard stopping(mutex_);
+			return stop_;
+		});
+	});
 }
 
 void Publisher::stop()

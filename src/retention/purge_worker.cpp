@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "lethe/common/thread_entry.h"
 #include "lethe/common/log.h"
 
 namespace lethe::retention {
@@ -13,7 +14,12 @@ std::unique_ptr<PurgeWorker> PurgeWorker::start(Retention &retention,
 						Observer observer)
 {
 	std::unique_ptr<PurgeWorker> w(new PurgeWorker(retention, max_interval, std::move(observer)));
-	w->thread_ = std::thread([p = w.get()] { p->run(); });
+	w->thread_ = std::thread([p = w.get()] {
+		run_thread("purge", [p] { p->run(); }, [p] {
+			std::lock_guard lock(p->mutex_);
+			return p->stop_;
+		});
+	});
 	return w;
 }
 

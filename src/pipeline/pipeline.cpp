@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Pipeline threads and queues: capture → workers (detect + OCR) → tracker → match sink.
-#include "pipeline.h"
+#include "lethe/pipeline/pipeline.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -10,10 +10,11 @@
 #include "lethe/common/crypto.h"
 #include "lethe/common/log.h"
 #include "lethe/common/memory_wipe.h"
+#include "lethe/common/thread_entry.h"
 #include "lethe/ocr/plate_mask.h"
 #include "lethe/ocr/reader_models.h"
 
-namespace lethe::daemon {
+namespace lethe::pipeline {
 namespace {
 
 using namespace std::chrono_literals;
@@ -138,13 +139,24 @@ void Pipeline::start()
 	if (started_.exchange(true))
 		return;
 	start_time_ = std::chrono::steady_clock::now();
-	match_thread_ = std::thread([this] { match_loop(); });
-	tracker_thread_ = std::thread([this] { tracker_loop(); });
+	// Each thread's entry is a catch boundary (run_thread): what escapes a loop is logged and
+	// counted, and the loop goes on until its queue is closed.
+	match_thread_ = std::thread([this] {
+		run_thread("match", [this] { match_loop(); }, [this] { return events_.closed(); });
+	});
+	tracker_thread_ = std::thread([this] {
+		run_thread("tracker", [this] { tracker_loop(); }, [this] { return reads_.closed(); });
+	});
 	for (unsigned i = 0; i < readers_.size(); ++i)
-		workers_.emplace_back([this, i] { worker(i); });
+		workers_.emplace_back([this, i] {
+			run_thread("reader " + std::to_string(i), [this, i] { worker(i); },
+				   [this] { return frames_.closed(); });
+		});
 	for (auto &c : cameras_)
 		c->start();
-	end_thread_ = std::thread([this] { watch_end(); });
+	end_thread_ = std::thread([this] {
+		run_thread("end watch", [this] { watch_end(); }, [this] { return stopping_.load(); });
+	});
 	LOG(Daemon, Info) << "pipeline started: " << cameras_.size() << " camera(s), "
 			  << readers_.size() << " worker(s)";
 }
@@ -200,9 +212,21 @@ void Pipeline::worker(unsigned index)
 			continue;
 		}
 		track::FrameReads reads;
-		{
+		try {
 			std::lock_guard lock(*reader_mutexes_[index]); // a snapshot may borrow it
 			reads = read_frame(reader, **f);
+		} catch (const std::exception &e) {
+			// OpenCV and Tesseract report some errors by throwing: this frame is lost,
+			// the stage goes on (the queue's accounting below still runs).
+			reads = track::FrameReads{};
+			reads.camera_id = (*f)->camera_id;
+			reads.sequence = (*f)->sequence;
+			reads.monotonic = (*f)->monotonic;
+			reads.wall = (*f)->wall;
+			reads.still = (*f)->still;
+			++read_errors_;
+			LOG(Detect, Error) << (*f)->camera_id << ": frame " << (*f)->sequence
+					   << " not read: " << e.what();
 		}
 		f->reset(); // the buffer goes back to its pool now
 		++frames_read_;
@@ -337,7 +361,13 @@ bool Pipeline::match_one()
 	auto e = events_.pop(200ms);
 	if (!e)
 		return !(events_.closed() && events_.size() == 0);
-	sink_(std::move(*e));
+	try {
+		sink_(std::move(*e));
+	} catch (const std::exception &ex) {
+		// The event is lost (its hit, if any, did not reach the outbox): say so loudly.
+		++sink_errors_;
+		LOG(Daemon, Error) << "a read event was not handled: " << ex.what();
+	}
 	e.reset();
 	events_.done();
 	return true;
@@ -384,6 +414,7 @@ PipelineStats Pipeline::stats() const
 	s.frames_dropped = frames_.dropped();
 	s.frames_read = frames_read_;
 	s.read_errors = read_errors_;
+	s.event_errors = sink_errors_;
 	s.sightings = sightings_;
 	s.events = events_count_;
 	s.frame_queue = frames_.size();
@@ -458,4 +489,4 @@ Result<SnapshotResult> Pipeline::snapshot(const std::string &camera_id)
 	return out;
 }
 
-} // namespace lethe::daemon
+} // namespace lethe::pipeline

@@ -23,13 +23,14 @@
 #include "lethe/ocr/plate_reader.h"
 #include "lethe/track/tracker.h"
 
-namespace lethe::daemon {
+namespace lethe::pipeline {
 
 struct PipelineStats {
 	std::uint64_t frames_captured = 0; ///< frames handed over by the capture threads
 	std::uint64_t frames_dropped = 0;  ///< oldest frames dropped from a full frame queue
 	std::uint64_t frames_read = 0;     ///< frames the workers processed
-	std::uint64_t read_errors = 0;
+	std::uint64_t read_errors = 0;     ///< frames not read (the reader failed or threw)
+	std::uint64_t event_errors = 0;    ///< read events whose handling threw (lost)
 	std::uint64_t sightings = 0;       ///< plate reads in single frames
 	std::uint64_t events = 0;          ///< tracks that became read events
 	std::size_t frame_queue = 0, event_queue = 0, tracks = 0;
@@ -110,7 +111,7 @@ private:
 	std::chrono::steady_clock::time_point start_time_{};
 
 	std::atomic<std::uint64_t> frames_captured_{0}, frames_read_{0}, read_errors_{0},
-		sightings_{0}, events_count_{0};
+		sightings_{0}, events_count_{0}, sink_errors_{0};
 	std::atomic<std::int64_t> last_frame_ns_{0};
 	mutable std::mutex rate_mutex_;
 	mutable std::chrono::steady_clock::time_point rate_time_{};
@@ -124,4 +125,4 @@ private:
 	void pending_add(const std::string &camera_id, std::int64_t delta);
 };
 
-} // namespace lethe::daemon
+} // namespace lethe::pipeline
