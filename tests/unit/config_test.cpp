@@ -391,6 +391,35 @@ TEST(Config, CliCheckOfADirectorySaysSo)
 		<< r.output;
 }
 
+// [roles] is read by one schema: a purpose code lethe's role map refused used to pass
+// `lethe config check` and lethed. Now lethed, `lethe config check` and every CLI command that
+// maps roles refuse it with the same FILE:LINE error.
+TEST(Config, BadPurposeCodeRefusedAlikeByLethedAndTheCli)
+{
+	lethe::test::TempDir dir;
+	const auto file = dir / "lethed.toml";
+	lethe::test::write_file(file, "[device]\nid = \"a\"\n[roles]\npurpose_codes = [\"ok\", "
+	                              "\"stolen vehicle\"]\n");
+	const std::string expected =
+	    file.string() + ":4: roles.purpose_codes[1]: 'stolen vehicle' is not a valid code "
+	                    "(letters, digits, . _ : -; at most 32)";
+	auto check = lethe::test::run_command(
+	    std::string(LETHE_CLI_PATH) + " config check --text-only " + file.string(), true);
+	EXPECT_EQ(check.status, 1) << check.output;
+	EXPECT_NE(check.output.find(expected), std::string::npos) << check.output;
+	auto lethed =
+	    lethe::test::run_command(std::string(LETHED_PATH) + " --config " + file.string(), true);
+	EXPECT_EQ(lethed.status, 2) << lethed.output;
+	EXPECT_NE(lethed.output.find(expected), std::string::npos) << lethed.output;
+	auto audit = lethe::test::run_command(
+	    std::string(LETHE_CLI_PATH) + " audit export --since 1d --out " +
+	        (dir / "x.json").string() + " --state-dir " + (dir / "state").string() +
+	        " --config " + file.string(),
+	    true);
+	EXPECT_EQ(audit.status, 1) << audit.output;
+	EXPECT_NE(audit.output.find(expected), std::string::npos) << audit.output;
+}
+
 TEST(Config, RoleGroupNamesFollowTheStringRules)
 {
 	const std::string head = "[device]\nid = \"a\"\n[roles]\n";
