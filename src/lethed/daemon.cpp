@@ -48,13 +48,7 @@ std::optional<publish::Location> parse_location(const std::string &text)
 
 audit::RoleMap role_map(const config::Config &c)
 {
-	audit::RoleMap m;
-	m.technician = c.roles.technician;
-	m.privacy_officer = c.roles.privacy_officer;
-	m.investigator = c.roles.investigator;
-	m.organisation = c.roles.organisation;
-	m.purpose_codes = c.roles.purpose_codes;
-	return m;
+	return audit::RoleMap::from_config(c.roles);
 }
 
 } // namespace
