@@ -8,13 +8,9 @@
 #include <cstring>
 #include <grp.h>
 #include <pwd.h>
-#include <fstream>
-#include <sstream>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <toml++/toml.h>
 
 #include "lethe/audit/audit_log.h"
 #include "lethe/common/log.h"
@@ -178,7 +174,10 @@ bool requires_purpose(Action action)
 	       action == Action::RetroHitQuery;
 }
 
-bool valid_purpose(std::string_view code) { return charset_ok(code, 32, "._:-"); }
+bool valid_purpose(std::string_view code)
+{
+	return config::valid_purpose_code(code);
+}
 bool valid_case_number(std::string_view id) { return charset_ok(id, 64, "._:/#-"); }
 
 // ---------------------------------------------------------------------------------------
@@ -199,79 +198,6 @@ std::set<Role> RoleMap::roles_for(const std::vector<std::string> &groups) const
 	if (member(investigator))
 		roles.insert(Role::Investigator);
 	return roles;
-}
-
-Result<RoleMap> RoleMap::parse(std::string_view toml_text, std::string_view source)
-{
-	toml::table doc;
-	try {
-		doc = toml::parse(toml_text, source);
-	} catch (const toml::parse_error &e) {
-		std::ostringstream msg;
-		msg << source << ":" << e.source().begin.line << ": " << e.description();
-		return make_error(-EINVAL, msg.str());
-	}
-	RoleMap map;
-	const toml::node *roles_node = doc.get("roles");
-	if (!roles_node)
-		return map;
-	const toml::table *roles = roles_node->as_table();
-	auto where = [&](const toml::node &n) {
-		return std::string(source) + ":" + std::to_string(n.source().begin.line);
-	};
-	if (!roles)
-		return make_error(-EINVAL, where(*roles_node) + ": [roles] must be a table");
-	for (const auto &[key, entry] : *roles) {
-		const toml::node &node = entry; // clang < 16 cannot capture a structured binding
-		const std::string k(key.str());
-		auto string_list = [&](std::vector<std::string> &out) -> Status {
-			const toml::array *arr = node.as_array();
-			if (!arr)
-				return make_error(-EINVAL, where(node) + ": roles." + k +
-								   " must be a list of group names");
-			out.clear();
-			for (const auto &el : *arr) {
-				auto s = el.value<std::string>();
-				if (!s || s->empty())
-					return make_error(-EINVAL, where(el) + ": roles." + k +
-									   ": each entry must be a "
-									   "non-empty string");
-				out.push_back(*s);
-			}
-			return {};
-		};
-		Status st;
-		if (k == "technician")
-			st = string_list(map.technician);
-		else if (k == "privacy_officer")
-			st = string_list(map.privacy_officer);
-		else if (k == "investigator")
-			st = string_list(map.investigator);
-		else if (k == "purpose_codes") {
-			st = string_list(map.purpose_codes);
-			for (const auto &c : map.purpose_codes)
-				if (st && !valid_purpose(c))
-					st = make_error(-EINVAL, where(node) +
-									 ": roles.purpose_codes: '" + c +
-									 "' is not a valid code "
-									 "(letters, digits, . _ : -; "
-									 "at most 32)");
-		} else if (k == "organisation") {
-			auto s = node.value<std::string>();
-			if (!s)
-				st = make_error(-EINVAL,
-						where(node) + ": roles.organisation must be a string");
-			else
-				map.organisation = *s;
-		} else {
-			st = make_error(-EINVAL, where(node) + ": unknown key roles." + k +
-							 " (allowed: technician, privacy_officer, "
-							 "investigator, organisation, purpose_codes)");
-		}
-		if (!st)
-			return st.error();
-	}
-	return map;
 }
 
 RoleMap RoleMap::from_config(const config::Roles &roles)
@@ -299,12 +225,12 @@ Result<RoleMap> RoleMap::load(const std::filesystem::path &path)
 	if (st.st_mode & (S_IWGRP | S_IWOTH))
 		return make_error(-EPERM, path.string() +
 						  ": role map is writable by group or others; refusing it");
-	std::ifstream in(path);
-	std::stringstream ss;
-	ss << in.rdbuf();
-	if (!in && !in.eof())
-		return make_error(-EIO, path.string() + ": cannot read");
-	return parse(ss.str(), path.string());
+	// The [roles] table as lethed reads it, by the same rules; the rest of the file is
+	// lethed's business (a CLI tool may be given a file with only [roles]).
+	auto config = config::load(path, {.only = {"roles"}});
+	if (!config)
+		return config.error();
+	return from_config(config->roles);
 }
 
 // ---------------------------------------------------------------------------------------

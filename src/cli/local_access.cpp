@@ -7,8 +7,6 @@
 #include <cstdlib>
 #include <optional>
 
-#include <toml++/toml.h>
-
 #include "lethe/config/config.h"
 #include "lethe/policy/store.h"
 #include "lethe/common/crypto.h"
@@ -65,22 +63,18 @@ Result<std::unique_ptr<LocalAccess>> LocalAccess::open(const std::filesystem::pa
 
 namespace {
 
-/// `[device] KEY` of the configuration file `config`: fallback if the file or the key is not
-/// there; nullopt if the file exists but cannot be read or parsed.
-std::optional<std::string> device_setting(const std::filesystem::path &config, const char *key,
-					  std::string fallback)
+/// The [device] table of the configuration file `config`, read by config::load() as lethed
+/// reads it (the rest of the file is not read): the defaults if the file is not there; nullopt
+/// if it exists but cannot be read, or lethed would refuse its [device] table.
+std::optional<config::Device> device_of(const std::filesystem::path &config)
 {
 	std::error_code ec;
 	if (!std::filesystem::exists(config, ec))
-		return ec ? std::nullopt : std::optional<std::string>(std::move(fallback));
-	try {
-		const toml::table doc = toml::parse_file(config.string());
-		if (const auto *v = doc.at_path(std::string("device.") + key).as_string())
-			return v->get();
-	} catch (const toml::parse_error &) {
+		return ec ? std::nullopt : std::optional<config::Device>(config::Device{});
+	auto parsed = config::load(config, {.only = {"device"}});
+	if (!parsed)
 		return std::nullopt;
-	}
-	return fallback;
+	return parsed->device;
 }
 
 } // namespace
@@ -90,23 +84,22 @@ std::string trust_dir_of(const std::filesystem::path &config)
 	const char *env = std::getenv("LETHE_TRUST_DIR");
 	if (env && *env)
 		return env;
-	return device_setting(config, "trust_dir", config::Device{}.trust_dir)
-		.value_or(config::Device{}.trust_dir);
+	return device_of(config).value_or(config::Device{}).trust_dir;
 }
 
 bool is_device_state_dir(const std::filesystem::path &state_dir,
 			 const std::filesystem::path &config)
 {
 	namespace fs = std::filesystem;
-	const auto device_state = device_setting(config, "state_dir", config::Device{}.state_dir);
-	if (!device_state)
+	const auto device = device_of(config);
+	if (!device)
 		return true; // cannot tell: treat it as the device's
 	auto canonical = [](const fs::path &p) {
 		std::error_code e;
 		auto c = fs::weakly_canonical(fs::absolute(p, e), e);
 		return e ? fs::absolute(p).lexically_normal() : c;
 	};
-	return canonical(state_dir) == canonical(*device_state);
+	return canonical(state_dir) == canonical(device->state_dir);
 }
 
 bool authorize_local_change(const std::filesystem::path &state_dir,

@@ -23,6 +23,12 @@
 namespace lethe::config {
 namespace {
 
+/// The top-level tables of the file, in the order docs/config.md describes them.
+const std::vector<std::string_view> kTables = {"device",  "log",    "pipeline", "reader",
+                                               "tracker", "camera", "broker",   "roles"};
+/// A unix group name in [roles] (NSS allows longer names than useradd's 32).
+constexpr std::size_t kMaxGroupName = 256;
+
 std::string join(const std::vector<std::string_view> &v, std::string_view sep = ", ")
 {
 	std::string out;
@@ -164,16 +170,26 @@ public:
 						   join(choices));
 			return;
 		}
-		if (v.size() > max_len) {
-			error(n->source(), where(section, key) + ": longer than " +
-						   std::to_string(max_len) + " characters");
+		if (!text_ok(*n, where(section, key), v, max_len))
 			return;
+		out = std::move(v);
+	}
+
+	/// The rule every string value follows: at most max_len bytes and no control characters
+	/// (NUL, which TOML can carry as \u0000, included). Reports `what` at n's line if not.
+	bool text_ok(const toml::node &n, const std::string &what, const std::string &v,
+	             std::size_t max_len)
+	{
+		if (v.size() > max_len) {
+			error(n.source(),
+			      what + ": longer than " + std::to_string(max_len) + " characters");
+			return false;
 		}
 		if (std::any_of(v.begin(), v.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
-			error(n->source(), where(section, key) + ": contains control characters");
-			return;
+			error(n.source(), what + ": contains control characters");
+			return false;
 		}
-		out = std::move(v);
+		return true;
 	}
 
 	void get_path(const toml::table &t, std::string_view section, std::string_view key,
@@ -191,8 +207,11 @@ public:
 		out = std::move(v);
 	}
 
+	/// An array of at most max_items strings, each non-empty and following text_ok(), and
+	/// each accepted by `valid` if given (else "'V' is not <what_valid>" at its line).
 	void get(const toml::table &t, std::string_view section, std::string_view key,
-		 std::vector<std::string> &out, std::size_t max_items)
+	         std::vector<std::string> &out, std::size_t max_items, std::size_t max_len,
+	         bool (*valid)(std::string_view) = nullptr, std::string_view what_valid = {})
 	{
 		const toml::node *n = t.get(key);
 		if (!n)
@@ -204,9 +223,27 @@ public:
 						   std::to_string(max_items) + " strings");
 			return;
 		}
-		out.clear();
-		for (const auto &e : *a)
-			out.push_back(*e.value<std::string>());
+		std::vector<std::string> values;
+		bool ok = true;
+		for (std::size_t i = 0; i < a->size(); ++i) {
+			const toml::node &e = (*a)[i];
+			const std::string what =
+			    where(section, key) + "[" + std::to_string(i) + "]";
+			std::string v = *e.value<std::string>();
+			if (v.empty()) {
+				error(e.source(), what + ": must not be empty");
+				ok = false;
+			} else if (!text_ok(e, what, v, max_len)) {
+				ok = false;
+			} else if (valid && !valid(v)) {
+				error(e.source(),
+				      what + ": '" + v + "' is not " + std::string(what_valid));
+				ok = false;
+			}
+			values.push_back(std::move(v));
+		}
+		if (ok)
+			out = std::move(values);
 	}
 
 	std::optional<Rect> rect(const toml::node &n, std::string_view what)
@@ -425,8 +462,28 @@ void parse_array_of_tables(Parser &p, const toml::table &root, std::string_view 
 
 } // namespace
 
-Result<Config> parse(std::string_view text, std::string_view source)
+bool valid_purpose_code(std::string_view code)
 {
+	return !code.empty() && code.size() <= 32 &&
+	       std::all_of(code.begin(), code.end(), [](char c) {
+		       return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' ||
+		              c == '-';
+	       });
+}
+
+Result<Config> parse(std::string_view text, std::string_view source, const ParseOptions &options)
+{
+	for (const auto &name : options.only)
+		if (std::find(kTables.begin(), kTables.end(), name) == kTables.end())
+			return make_error(-EINVAL,
+			                  "config::parse: no table '" + name + "' to read");
+	// A partial read (a CLI tool's) checks the tables it reads and requires nothing.
+	const bool whole = options.only.empty();
+	const auto wanted = [&](std::string_view name) {
+		return whole || std::find(options.only.begin(), options.only.end(), name) !=
+		                    options.only.end();
+	};
 	Parser p(source);
 	toml::table root;
 	try {
@@ -439,10 +496,11 @@ Result<Config> parse(std::string_view text, std::string_view source)
 
 	Config cfg;
 	cfg.path = std::string(source);
-	p.check_keys(root, "the top level",
-		     {"device", "log", "pipeline", "reader", "tracker", "camera", "broker", "roles"});
+	if (whole)
+		p.check_keys(root, "the top level", kTables);
 
-	if (const toml::table *t = p.table(root, "device", "[device]")) {
+	if (const toml::table *t =
+	        wanted("device") ? p.table(root, "device", "[device]") : nullptr) {
 		p.check_keys(*t, "[device]",
 			     {"id", "location", "state_dir", "trust_dir", "runtime_dir", "key_mode"});
 		p.get(*t, "device", "id", cfg.device.id, {}, 64);
@@ -452,14 +510,14 @@ Result<Config> parse(std::string_view text, std::string_view source)
 		name_path(cfg, *t, "trust_dir", "device", cfg.device.trust_dir, NamedPath::Kind::Directory);
 		p.get_path(*t, "device", "runtime_dir", cfg.device.runtime_dir, true);
 		p.get(*t, "device", "key_mode", cfg.device.key_mode, {"file", "ram"});
-		if (!valid_id(cfg.device.id))
+		if ((whole || t->get("id")) && !valid_id(cfg.device.id))
 			p.error(t->get("id") ? t->get("id")->source() : t->source(),
 				"device.id: required, 1..64 characters of A-Z a-z 0-9 . _ -");
-	} else {
+	} else if (whole) {
 		p.error("[device] with id = \"...\" is required");
 	}
 
-	if (const toml::table *t = p.table(root, "log", "[log]")) {
+	if (const toml::table *t = wanted("log") ? p.table(root, "log", "[log]") : nullptr) {
 		p.check_keys(*t, "[log]", {"levels"});
 		p.get(*t, "log", "levels", cfg.log.levels, {}, 512);
 		// Validate the spec without changing the process's levels.
@@ -487,14 +545,16 @@ Result<Config> parse(std::string_view text, std::string_view source)
 				"Config, Daemon, Cli and Severity Debug|Info|Warning|Error|Fatal");
 	}
 
-	if (const toml::table *t = p.table(root, "pipeline", "[pipeline]")) {
+	if (const toml::table *t =
+	        wanted("pipeline") ? p.table(root, "pipeline", "[pipeline]") : nullptr) {
 		p.check_keys(*t, "[pipeline]", {"workers", "frame_queue", "event_queue"});
 		p.get(*t, "pipeline", "workers", cfg.pipeline.workers, 1, 64);
 		p.get(*t, "pipeline", "frame_queue", cfg.pipeline.frame_queue, 1, 256);
 		p.get(*t, "pipeline", "event_queue", cfg.pipeline.event_queue, 16, 65536);
 	}
 
-	if (const toml::table *t = p.table(root, "reader", "[reader]")) {
+	if (const toml::table *t =
+	        wanted("reader") ? p.table(root, "reader", "[reader]") : nullptr) {
 		p.check_keys(*t, "[reader]",
 			     {"region", "top", "min_confidence", "models_dir", "detector", "ocr_model",
 			      "verify_model", "calibration"});
@@ -524,7 +584,8 @@ Result<Config> parse(std::string_view text, std::string_view source)
 					     "calibration TSV");
 	}
 
-	if (const toml::table *t = p.table(root, "tracker", "[tracker]")) {
+	if (const toml::table *t =
+	        wanted("tracker") ? p.table(root, "tracker", "[tracker]") : nullptr) {
 		p.check_keys(*t, "[tracker]",
 			     {"iou_min", "max_shift", "timeout_ms", "max_missed_frames", "min_frames",
 			      "max_track_ms"});
@@ -537,19 +598,24 @@ Result<Config> parse(std::string_view text, std::string_view source)
 		p.get(*t, "tracker", "max_track_ms", tr.max_track_ms, 1000, 600000);
 	}
 
-	parse_array_of_tables(p, root, "camera", 16,
-			      [&](const toml::table &t, std::size_t i) { parse_camera(p, t, i, cfg); });
-	parse_array_of_tables(p, root, "broker", 8,
-			      [&](const toml::table &t, std::size_t i) { parse_broker(p, t, i, cfg); });
+	if (wanted("camera"))
+		parse_array_of_tables(
+		    p, root, "camera", 16,
+		    [&](const toml::table &t, std::size_t i) { parse_camera(p, t, i, cfg); });
+	if (wanted("broker"))
+		parse_array_of_tables(
+		    p, root, "broker", 8,
+		    [&](const toml::table &t, std::size_t i) { parse_broker(p, t, i, cfg); });
 
-	if (const toml::table *t = p.table(root, "roles", "[roles]")) {
+	if (const toml::table *t = wanted("roles") ? p.table(root, "roles", "[roles]") : nullptr) {
 		p.check_keys(*t, "[roles]", {"technician", "privacy_officer", "investigator",
 					      "organisation", "purpose_codes"});
 		p.get(*t, "roles", "organisation", cfg.roles.organisation, {}, 128);
-		p.get(*t, "roles", "purpose_codes", cfg.roles.purpose_codes, 64);
-		p.get(*t, "roles", "technician", cfg.roles.technician, 32);
-		p.get(*t, "roles", "privacy_officer", cfg.roles.privacy_officer, 32);
-		p.get(*t, "roles", "investigator", cfg.roles.investigator, 32);
+		p.get(*t, "roles", "purpose_codes", cfg.roles.purpose_codes, 64, 32,
+		      valid_purpose_code, "a valid code (letters, digits, . _ : -; at most 32)");
+		p.get(*t, "roles", "technician", cfg.roles.technician, 32, kMaxGroupName);
+		p.get(*t, "roles", "privacy_officer", cfg.roles.privacy_officer, 32, kMaxGroupName);
+		p.get(*t, "roles", "investigator", cfg.roles.investigator, 32, kMaxGroupName);
 	}
 
 	if (p.failed())
@@ -557,7 +623,7 @@ Result<Config> parse(std::string_view text, std::string_view source)
 	return cfg;
 }
 
-Result<Config> load(const std::filesystem::path &path)
+Result<Config> load(const std::filesystem::path &path, const ParseOptions &options)
 {
 	std::error_code ec;
 	if (std::filesystem::is_directory(path, ec))
@@ -572,7 +638,7 @@ Result<Config> load(const std::filesystem::path &path)
 	const std::string text = ss.str();
 	if (text.size() > (1u << 20))
 		return make_error(-EFBIG, path.string() + ": larger than 1 MiB");
-	return parse(text, path.string());
+	return parse(text, path.string(), options);
 }
 
 namespace {

@@ -16,13 +16,7 @@ using json = nlohmann::json;
 
 audit::RoleMap role_map(const config::Config &c)
 {
-	audit::RoleMap m;
-	m.technician = c.roles.technician;
-	m.privacy_officer = c.roles.privacy_officer;
-	m.investigator = c.roles.investigator;
-	m.organisation = c.roles.organisation;
-	m.purpose_codes = c.roles.purpose_codes;
-	return m;
+	return audit::RoleMap::from_config(c.roles);
 }
 
 } // namespace

@@ -10,6 +10,7 @@
 
 #include "lethe/audit/audit_log.h"
 #include "lethe/audit/roles.h"
+#include "lethe/config/config.h"
 #include "support/temp_dir.h"
 
 namespace lethe::audit {
@@ -279,29 +280,67 @@ TEST_F(RolesTest, PeerCredentialsMapGroupsToRoles)
 	EXPECT_FALSE(peer_principal(-1, map));
 }
 
-TEST(RoleMap, ParsesAndRejectsWithLine)
+// A RoleMap is built from lethed's parsed configuration only (config::parse, the same rules
+// for lethed and the CLI): RoleMap::from_config.
+TEST(RoleMap, BuiltFromTheParsedConfiguration)
 {
-	auto m = RoleMap::parse("[camera]\nx = 1\n[roles]\ntechnician = [\"tech\", \"ops\"]\n"
-				"investigator = [\"cid\"]\norganisation = \"County\"\n",
-				"lethed.toml");
-	ASSERT_TRUE(m) << m.error().message;
-	EXPECT_EQ(m->technician, (std::vector<std::string>{"tech", "ops"}));
-	EXPECT_EQ(m->investigator, std::vector<std::string>{"cid"});
-	EXPECT_EQ(m->privacy_officer, std::vector<std::string>{"lethe-privacy"}); // default
-	EXPECT_EQ(m->roles_for({"ops", "cid"}),
-		  (std::set<Role>{Role::Technician, Role::Investigator}));
-	EXPECT_TRUE(m->roles_for({"wheel"}).empty());
+	auto cfg = config::parse("[device]\nid = \"a\"\n[roles]\ntechnician = [\"tech\", \"ops\"]\n"
+	                         "investigator = [\"cid\"]\norganisation = \"County\"\n",
+	                         "lethed.toml");
+	ASSERT_TRUE(cfg) << cfg.error().message;
+	const RoleMap m = RoleMap::from_config(cfg->roles);
+	EXPECT_EQ(m.technician, (std::vector<std::string>{"tech", "ops"}));
+	EXPECT_EQ(m.investigator, std::vector<std::string>{"cid"});
+	EXPECT_EQ(m.privacy_officer, std::vector<std::string>{"lethe-privacy"}); // default
+	EXPECT_EQ(m.organisation, "County");
+	EXPECT_EQ(m.roles_for({"ops", "cid"}),
+	          (std::set<Role>{Role::Technician, Role::Investigator}));
+	EXPECT_TRUE(m.roles_for({"wheel"}).empty());
 
-	auto bad = RoleMap::parse("[roles]\n\nsuperuser = [\"root\"]\n", "lethed.toml");
-	ASSERT_FALSE(bad);
-	EXPECT_NE(bad.error().message.find("lethed.toml:3"), std::string::npos)
-		<< bad.error().message;
-	EXPECT_NE(bad.error().message.find("roles.superuser"), std::string::npos);
-	auto bad2 = RoleMap::parse("[roles]\ntechnician = \"tech\"\n", "f.toml");
-	ASSERT_FALSE(bad2);
-	EXPECT_NE(bad2.error().message.find("f.toml:2"), std::string::npos);
-	EXPECT_FALSE(RoleMap::parse("[roles]\npurpose_codes = [\"no spaces\"]\n"));
-	EXPECT_FALSE(RoleMap::parse("[roles\n"));
+	// RoleMap's defaults are the configuration's.
+	const RoleMap d = RoleMap::from_config(config::Roles{});
+	const RoleMap plain;
+	EXPECT_EQ(plain.technician, d.technician);
+	EXPECT_EQ(plain.privacy_officer, d.privacy_officer);
+	EXPECT_EQ(plain.investigator, d.investigator);
+	EXPECT_EQ(plain.organisation, d.organisation);
+	EXPECT_EQ(plain.purpose_codes, d.purpose_codes);
+}
+
+// RoleMap::load (the CLI's) reads [roles] by config's rules: the same FILE:LINE errors lethed
+// gives, other tables not read.
+TEST(RoleMap, LoadReadsRolesByTheConfigurationRules)
+{
+	TempDir dir;
+	const auto path = dir / "lethed.toml";
+	const auto load_text = [&](const std::string &text) {
+		write_file(path, text);
+		::chmod(path.c_str(), 0600);
+		return RoleMap::load(path);
+	};
+	// Only [roles]: fine (no [device] required); other tables are lethed's business.
+	auto m = load_text("[camera]\nx = 1\n[roles]\ninvestigator = [\"cid\"]\n");
+	ASSERT_TRUE(m) << m.error().message;
+	EXPECT_EQ(m->investigator, std::vector<std::string>{"cid"});
+
+	// Each refused with config's FILE:LINE error; config's length caps hold for the CLI too
+	// (RoleMap::parse, gone, had none).
+	const std::vector<std::pair<std::string, std::string>> refused = {
+	    {"[roles]\n\nsuperuser = [\"root\"]\n", ":3: unknown key 'superuser' in [roles]"},
+	    {"[roles]\ntechnician = \"tech\"\n", ":2: roles.technician: must be an array"},
+	    {"[roles]\npurpose_codes = [\"ok\",\n \"no spaces\"]\n",
+	     ":3: roles.purpose_codes[1]: 'no spaces' is not a valid code"},
+	    {"[roles]\ninvestigator = [\"\"]\n", ":2: roles.investigator[0]: must not be empty"},
+	    {"[roles]\norganisation = \"" + std::string(129, 'x') + "\"\n",
+	     ":2: roles.organisation: longer than 128 characters"},
+	};
+	for (const auto &[text, error] : refused) {
+		auto bad = load_text(text);
+		ASSERT_FALSE(bad) << text;
+		EXPECT_NE(bad.error().message.find(path.string() + error), std::string::npos)
+		    << bad.error().message;
+	}
+	EXPECT_FALSE(load_text("[roles\n"));
 }
 
 TEST(RoleMap, LoadRefusesAFileOthersCanWrite)

@@ -391,4 +391,105 @@ TEST(Config, CliCheckOfADirectorySaysSo)
 		<< r.output;
 }
 
+// [roles] is read by one schema: a purpose code lethe's role map refused used to pass
+// `lethe config check` and lethed. Now lethed, `lethe config check` and every CLI command that
+// maps roles refuse it with the same FILE:LINE error.
+TEST(Config, BadPurposeCodeRefusedAlikeByLethedAndTheCli)
+{
+	lethe::test::TempDir dir;
+	const auto file = dir / "lethed.toml";
+	lethe::test::write_file(file, "[device]\nid = \"a\"\n[roles]\npurpose_codes = [\"ok\", "
+	                              "\"stolen vehicle\"]\n");
+	const std::string expected =
+	    file.string() + ":4: roles.purpose_codes[1]: 'stolen vehicle' is not a valid code "
+	                    "(letters, digits, . _ : -; at most 32)";
+	auto check = lethe::test::run_command(
+	    std::string(LETHE_CLI_PATH) + " config check --text-only " + file.string(), true);
+	EXPECT_EQ(check.status, 1) << check.output;
+	EXPECT_NE(check.output.find(expected), std::string::npos) << check.output;
+	auto lethed =
+	    lethe::test::run_command(std::string(LETHED_PATH) + " --config " + file.string(), true);
+	EXPECT_EQ(lethed.status, 2) << lethed.output;
+	EXPECT_NE(lethed.output.find(expected), std::string::npos) << lethed.output;
+	auto audit = lethe::test::run_command(
+	    std::string(LETHE_CLI_PATH) + " audit export --since 1d --out " +
+	        (dir / "x.json").string() + " --state-dir " + (dir / "state").string() +
+	        " --config " + file.string(),
+	    true);
+	EXPECT_EQ(audit.status, 1) << audit.output;
+	EXPECT_NE(audit.output.find(expected), std::string::npos) << audit.output;
+}
+
+TEST(Config, RoleGroupNamesFollowTheStringRules)
+{
+	const std::string head = "[device]\nid = \"a\"\n[roles]\n";
+	auto e = errors_of(head + "technician = [\"tech\", \"\"]\n");
+	EXPECT_NE(e.find("t.toml:4: roles.technician[1]: must not be empty"), std::string::npos)
+	    << e;
+	e = errors_of(head + "investigator = [\"" + std::string(257, 'g') + "\"]\n");
+	EXPECT_NE(e.find("t.toml:4: roles.investigator[0]: longer than 256 characters"),
+	          std::string::npos)
+	    << e;
+	e = errors_of(head + "privacy_officer = [\"a\\tb\"]\n");
+	EXPECT_NE(e.find("t.toml:4: roles.privacy_officer[0]: contains control characters"),
+	          std::string::npos)
+	    << e;
+	auto ok =
+	    parse(head + "purpose_codes = [\"investigation\", \"stolen-vehicle\", \"a.b:c_d\"]\n",
+	          "t.toml");
+	ASSERT_TRUE(ok) << ok.error().message;
+	EXPECT_EQ(ok->roles.purpose_codes.size(), 3u);
+	EXPECT_TRUE(lethe::config::valid_purpose_code(std::string(32, 'x')));
+	EXPECT_FALSE(lethe::config::valid_purpose_code(std::string(33, 'x')));
+	EXPECT_FALSE(lethe::config::valid_purpose_code(""));
+}
+
+// TOML can carry a NUL byte in a string (\u0000): it is a control character, refused at its line
+// (topics included: valid_topic() is only reached with a string that passed this rule).
+TEST(Config, NulInAStringValueIsAFileLineError)
+{
+	auto e = errors_of("[device]\nid = \"a\"\nlocation = \"north\\u0000pole\"\n");
+	EXPECT_NE(e.find("t.toml:3: device.location: contains control characters"),
+	          std::string::npos)
+	    << e;
+	e = errors_of(
+	    "[device]\nid = \"a\"\n[[broker]]\nname = \"b\"\nhit_topic = \"a/\\u0000\"\n");
+	EXPECT_NE(e.find("t.toml:5: broker[0].hit_topic: contains control characters"),
+	          std::string::npos)
+	    << e;
+	e = errors_of("[device]\nid = \"a\"\n[roles]\ntechnician = [\"x\\u0000\"]\n");
+	EXPECT_NE(e.find("t.toml:4: roles.technician[0]: contains control characters"),
+	          std::string::npos)
+	    << e;
+}
+
+// A partial read (ParseOptions::only, for CLI tools) checks the tables it reads by the same
+// rules, skips the rest and requires nothing.
+TEST(Config, PartialReadChecksOnlyTheTablesItReads)
+{
+	const std::string text = "[camera]\nx = 1\n[device]\nstate_dir = \"/srv/lethe\"\n"
+	                         "[roles]\ninvestigator = [\"cid\"]\n";
+	EXPECT_FALSE(parse(text, "t.toml")); // the whole file: [camera] and device.id are wrong
+	auto r = parse(text, "t.toml", {.only = {"device", "roles"}});
+	ASSERT_TRUE(r) << r.error().message;
+	EXPECT_EQ(r->device.state_dir, "/srv/lethe");
+	EXPECT_EQ(r->roles.investigator, std::vector<std::string>{"cid"});
+	auto roles_only =
+	    parse("[roles]\ninvestigator = [\"cid\"]\n", "t.toml", {.only = {"roles"}});
+	ASSERT_TRUE(roles_only) << roles_only.error().message;
+	// The tables read keep every rule: unknown keys, values, an id that is there.
+	auto bad = parse("[device]\nstate_dir = \"relative\"\nid = \"bad id\"\nsize = 1\n",
+	                 "t.toml", {.only = {"device"}});
+	ASSERT_FALSE(bad);
+	EXPECT_NE(bad.error().message.find("t.toml:2: device.state_dir: must be an absolute path"),
+	          std::string::npos)
+	    << bad.error().message;
+	EXPECT_NE(bad.error().message.find("t.toml:3: device.id: required"), std::string::npos)
+	    << bad.error().message;
+	EXPECT_NE(bad.error().message.find("t.toml:4: unknown key 'size' in [device]"),
+	          std::string::npos)
+	    << bad.error().message;
+	EXPECT_FALSE(parse("[roles]\n", "t.toml", {.only = {"rolse"}})); // no such table
+}
+
 } // namespace

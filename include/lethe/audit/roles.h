@@ -92,15 +92,14 @@ struct RoleMap {
 	/// Roles held by a member of these groups (never System).
 	[[nodiscard]] std::set<Role> roles_for(const std::vector<std::string> &groups) const;
 
-	/// Parse the [roles] table of a TOML document (other tables are ignored). Unknown keys
-	/// in [roles] and bad values are errors naming source:line.
-	[[nodiscard]] static Result<RoleMap> parse(std::string_view toml_text,
-						   std::string_view source = "config");
-	/// From lethed's parsed configuration (config::Config::roles).
+	/// From lethed's parsed configuration (config::Config::roles): the one way a RoleMap is
+	/// built from a configuration (lethed, and load() below for the CLI).
 	[[nodiscard]] static RoleMap from_config(const config::Roles &roles);
-	/// Load from a configuration file. Refused if the file is writable by anyone but its
-	/// owner, or owned by someone other than root or the current user (a role map anyone
-	/// can edit grants anything). A missing file gives the defaults above.
+	/// The [roles] table of a configuration file, read by config::load() with the same rules
+	/// lethed applies (errors name FILE:LINE); the file's other tables are not read. Refused
+	/// if the file is writable by anyone but its owner, or owned by someone other than root
+	/// or the current user (a role map anyone can edit grants anything). A missing file gives
+	/// the defaults above.
 	[[nodiscard]] static Result<RoleMap> load(const std::filesystem::path &path);
 };
 
@@ -166,7 +165,8 @@ private:
 	AuditLog &log_;
 };
 
-/// Well-formed purpose code / case number (letters, digits, . _ : / # -; 1..32 / 1..64).
+/// Well-formed purpose code / case number (letters, digits, . _ : / # -; 1..32 / 1..64). A
+/// purpose code follows config::valid_purpose_code(), the rule for [roles].purpose_codes.
 [[nodiscard]] bool valid_purpose(std::string_view code);
 [[nodiscard]] bool valid_case_number(std::string_view id);
 

@@ -104,15 +104,22 @@ struct Broker {
 	bool operator==(const Broker &) const = default;
 };
 
-/// Unix groups whose members get each role on the control socket.
+/// Unix groups whose members get each role on the control socket (audit::RoleMap is built
+/// from this: audit::RoleMap::from_config). Group names: ≤ 32 per role, each 1..256 bytes
+/// without control characters.
 struct Roles {
 	std::vector<std::string> technician{"lethe-tech"};
 	std::vector<std::string> privacy_officer{"lethe-privacy"};
 	std::vector<std::string> investigator{"lethe-investigator"};
 	std::string organisation;               ///< agency written into every audit entry (≤ 128)
-	std::vector<std::string> purpose_codes; ///< allowed purpose codes (≤ 64); empty = any
+	/// Allowed purpose codes (≤ 64, each a valid_purpose_code()); empty = any well-formed code.
+	std::vector<std::string> purpose_codes;
 	bool operator==(const Roles &) const = default;
 };
+
+/// A well-formed purpose code: 1..32 of letters, digits, . _ : - (the rule for
+/// [roles].purpose_codes and for the purpose a caller gives: audit::valid_purpose).
+[[nodiscard]] bool valid_purpose_code(std::string_view code);
 
 /// A file or directory the configuration names, and where: what check_files() checks.
 struct NamedPath {
@@ -147,12 +154,24 @@ struct Config {
 	}
 };
 
+/// How much of the file parse() reads. The default (the whole file, every rule) is what lethed
+/// and `lethe config check` use.
+struct ParseOptions {
+	/// Read only these top-level tables ("device", "roles", ...), for a CLI tool that needs
+	/// part of the file: each is checked by the same rules as in a whole parse (unknown keys,
+	/// types, limits), but the other tables are neither read nor checked and nothing is
+	/// required (a file with only [roles] is fine). Empty: the whole file.
+	std::vector<std::string> only;
+};
+
 /// Parse TOML text. `source` names it in errors ("FILE:LINE: ..."). All errors found are
 /// reported, one per line, in Error::message.
-[[nodiscard]] Result<Config> parse(std::string_view text, std::string_view source);
+[[nodiscard]] Result<Config> parse(std::string_view text, std::string_view source,
+                                   const ParseOptions &options = {});
 /// Read and parse a file (a directory is refused as one). Checks the text only: see
 /// check_files().
-[[nodiscard]] Result<Config> load(const std::filesystem::path &path);
+[[nodiscard]] Result<Config> load(const std::filesystem::path &path,
+                                  const ParseOptions &options = {});
 
 /// Check, as this process, what lethed would refuse at start: every file and directory the
 /// configuration names (TLS files, password files (not a regular file, or readable or
