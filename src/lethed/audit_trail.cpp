@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// Daemon: the purge worker's cycles, audited; audit-log sealing and retention on the same thread.
+// Daemon: its own audit entries — start and stop, purges, sealing and the audit log's retention.
 #include "daemon.h"
 
 #include <algorithm>
@@ -10,6 +10,37 @@ namespace lethe::daemon {
 
 using json = nlohmann::json;
 using namespace std::chrono_literals;
+
+void Daemon::record(audit::AuditEntry e)
+{
+	if (!audit_)
+		return;
+	e.actor = "lethed";
+	e.uid = static_cast<std::int64_t>(::getuid());
+	e.role = std::string(audit::role_name(audit::Role::System));
+	{
+		std::lock_guard lock(config_mutex_);
+		e.organisation = config_.roles.organisation;
+	}
+	if (e.policy_hash.empty())
+		e.policy_hash = current_policy().hash;
+	const std::string action = e.action;
+	if (Status s = audit_->append(std::move(e)); !s) {
+		LOG(Audit, Error) << "audit entry " << action << " not written: " << s.error().message;
+	}
+}
+
+void Daemon::record(const std::string &action, audit::Outcome outcome, audit::AuditTarget target,
+		    const std::string &reason, std::optional<std::int64_t> count)
+{
+	audit::AuditEntry e;
+	e.action = action;
+	e.target = std::move(target);
+	e.result_count = count;
+	e.outcome = outcome;
+	e.reason = reason;
+	record(std::move(e));
+}
 
 void Daemon::record_purge(const retention::PurgeResult &r, const std::string &when)
 {
