@@ -7,6 +7,9 @@
 
 #include "lethe/publish/event.h"
 
+#include "lethe/common/utc_time.h"
+#include "lethe/common/uuid.h"
+
 namespace lethe::publish {
 
 using nlohmann::json;
@@ -24,13 +27,8 @@ void set_hit(HitEvent &event, const hotlist::Hit &hit)
 
 std::string new_event_id()
 {
-	auto r = crypto::random_bytes(16);
-	crypto::SecretBytes b = r ? std::move(r).value() : crypto::SecretBytes(16, 0);
-	b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);
-	b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);
-	const std::string h = crypto::to_hex(b.data(), b.size());
-	return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" +
-	       h.substr(16, 4) + "-" + h.substr(20, 12);
+	auto id = new_uuid4();
+	return id ? std::move(id).value() : std::string();
 }
 
 std::string format_time_ms(TimePoint t)
@@ -70,22 +68,6 @@ Result<TimePoint> parse_time_ms(const std::string &s)
 }
 
 } // namespace
-
-bool is_uuid_v4(const std::string &s)
-{
-	if (s.size() != 36)
-		return false;
-	for (std::size_t i = 0; i < s.size(); ++i) {
-		const char c = s[i];
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (c != '-')
-				return false;
-		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-			return false;
-		}
-	}
-	return s[14] == '4' && (s[19] == '8' || s[19] == '9' || s[19] == 'a' || s[19] == 'b');
-}
 
 std::string to_json(const HitEvent &e)
 {

@@ -19,6 +19,8 @@
 #include "lethe/common/crypto.h"
 #include "lethe/common/log.h"
 #include "lethe/common/rounding.h"
+#include "lethe/common/utc_time.h"
+#include "lethe/common/uuid.h"
 
 namespace lethe::publish {
 
@@ -184,8 +186,12 @@ Status Publisher::publish(const HitEvent &event, const std::string &topic)
 		return make_error(-EINVAL, "hit without a valid plate text");
 	if (!(e.confidence >= 0 && e.confidence <= 1))
 		return make_error(-EINVAL, "confidence must be within 0..1");
-	if (e.event_id.empty())
-		e.event_id = new_event_id();
+	if (e.event_id.empty()) {
+		auto id = new_uuid4(); // the RNG failed: no event goes out under a made-up id
+		if (!id)
+			return id.error();
+		e.event_id = std::move(id).value();
+	}
 	if (e.device_id.empty())
 		e.device_id = config_.device_id;
 	std::string payload = to_json(e);

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "lethe/common/log.h"
+#include "lethe/common/unique_fd.h"
+#include "lethe/common/uuid.h"
 
 namespace lethe::retention {
 namespace {
@@ -65,17 +67,6 @@ std::string_view purpose_of(DataClass c)
 		return store::purpose::kHitImage;
 	}
 	return "";
-}
-
-std::string uuid4()
-{
-	auto r = crypto::random_bytes(16);
-	crypto::Bytes b = r ? crypto::Bytes(r->begin(), r->end()) : crypto::Bytes(16, 0);
-	b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);
-	b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);
-	const std::string h = crypto::to_hex(b);
-	return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
-	       "-" + h.substr(20);
 }
 
 std::string aad_for(std::string_view kind, std::string_view event_id)
@@ -491,7 +482,13 @@ Result<std::int64_t> Retention::record_hit(const Hit &hit_in)
 			++not_stored_[static_cast<std::size_t>(DataClass::HitImage)];
 		return std::int64_t{0};
 	}
-	const std::string event_id = hit_in.event_id.empty() ? uuid4() : hit_in.event_id;
+	std::string event_id = hit_in.event_id;
+	if (event_id.empty()) {
+		auto id = new_uuid4();
+		if (!id)
+			return id.error();
+		event_id = std::move(id).value();
+	}
 	const WallTime now = time_.now();
 	// The record's time is the sighting's, and its retention runs from there (purge() counts
 	// from seen_ms as well), never from a time later than now.
