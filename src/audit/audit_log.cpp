@@ -205,26 +205,6 @@ std::string_view outcome_name(Outcome o)
 	return "failed";
 }
 
-std::string format_time(TimePoint t)
-{
-	using namespace std::chrono;
-	const auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
-	std::int64_t secs = ms / 1000;
-	std::int64_t frac = ms % 1000;
-	if (frac < 0) {
-		frac += 1000;
-		--secs;
-	}
-	const std::time_t tt = static_cast<std::time_t>(secs);
-	std::tm tm{};
-	gmtime_r(&tt, &tm);
-	char buf[64];
-	std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-		      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		      static_cast<int>(frac));
-	return buf;
-}
-
 Result<TimePoint> parse_time(std::string_view text, TimePoint now)
 {
 	// Inside system_clock's range (nanoseconds: 1678..2262), with room to spare.

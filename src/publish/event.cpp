@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Hit event JSON (schema lethe.hit/1): serialisation, parsing and validation; UUID v4.
 #include <cmath>
-#include <ctime>
 
 #include <nlohmann/json.hpp>
 
@@ -29,20 +28,6 @@ std::string new_event_id()
 {
 	auto id = new_uuid4();
 	return id ? std::move(id).value() : std::string();
-}
-
-std::string format_time_ms(TimePoint t)
-{
-	const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch())
-				.count();
-	const time_t secs = static_cast<time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-	const int frac = static_cast<int>(ms - static_cast<long long>(secs) * 1000);
-	std::tm tm{};
-	gmtime_r(&secs, &tm);
-	char buf[96];
-	std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-		      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-	return buf;
 }
 
 namespace {
@@ -76,7 +61,7 @@ std::string to_json(const HitEvent &e)
 	j["event_id"] = e.event_id;
 	j["device_id"] = e.device_id;
 	j["camera_id"] = e.camera_id;
-	j["time"] = format_time_ms(e.time);
+	j["time"] = format_utc_ms(e.time);
 	if (e.location) {
 		json loc = {{"lat", e.location->latitude}, {"lon", e.location->longitude}};
 		if (e.location->accuracy_m)

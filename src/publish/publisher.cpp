@@ -266,7 +266,7 @@ std::string Publisher::status_json(bool online) const
 	j["schema"] = "lethe.status/1";
 	j["device_id"] = config_.device_id;
 	j["state"] = online ? "online" : "offline";
-	j["time"] = format_time_ms(std::chrono::system_clock::now());
+	j["time"] = format_utc_ms(std::chrono::system_clock::now());
 	if (online) {
 		std::lock_guard lock(mutex_);
 		j["frames_per_second"] = round_decimals(health_.frames_per_second, 2);

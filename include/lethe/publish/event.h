@@ -66,8 +66,6 @@ void set_hit(HitEvent &event, const hotlist::Hit &hit);
 [[nodiscard]] std::string new_event_id();
 /// Is s an event id as new_event_id() makes them (a lower-case UUID v4)?
 using ::lethe::is_uuid_v4;
-/// "2026-11-26T15:04:05.123Z"
-[[nodiscard]] std::string format_time_ms(TimePoint t);
 
 /// The event as compact JSON (the MQTT payload). verification_required is always true.
 [[nodiscard]] std::string to_json(const HitEvent &event);
