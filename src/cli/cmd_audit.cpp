@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli/arguments.h"
 #include "cli/command.h"
 #include "cli/local_access.h"
 #include "lethe/audit/signed_document.h"
@@ -327,11 +328,8 @@ int run_audit(int argc, char **argv)
 	vrep->add_option("--trust-device", trust_device, "The device's device.pub")->required();
 	vrep->add_option("FILE", file, "Signed report")->required();
 
-	try {
-		app.parse(argc, argv);
-	} catch (const CLI::ParseError &e) {
-		return app.exit(e) == 0 ? kExitOk : kExitUsage;
-	}
+	if (const auto exit_code = parse_arguments(app, argc, argv))
+		return *exit_code;
 	if (*verify)
 		return run_verify(state_dir, config, trust_device, as_json);
 	if (*exp)

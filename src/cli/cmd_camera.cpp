@@ -11,6 +11,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "cli/arguments.h"
 #include "cli/command.h"
 #include "cli/control_client.h"
 #include "lethe/capture/frame_source.h"
@@ -210,11 +211,8 @@ int run_camera(int argc, char **argv)
 	std::string frame_size;
 	make->add_option("--size", frame_size, "Frame size WIDTHxHEIGHT (default: the first image's)");
 	make->add_option("images", stills, "Still images, one vehicle each")->required();
-	try {
-		app.parse(argc, argv);
-	} catch (const CLI::ParseError &e) {
-		return app.exit(e) == 0 ? kExitOk : kExitUsage;
-	}
+	if (const auto exit_code = parse_arguments(app, argc, argv))
+		return *exit_code;
 	if (make->parsed()) {
 		if (!frame_size.empty() &&
 		    (std::sscanf(frame_size.c_str(), "%dx%d", &seq.width, &seq.height) != 2 ||

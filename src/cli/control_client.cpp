@@ -10,14 +10,14 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "cli/arguments.h"
 #include "cli/command.h"
 
 namespace lethe::cli {
 
 void add_socket_option(CLI::App &app, std::string &socket)
 {
-	const char *env = std::getenv("LETHE_CONTROL_SOCKET");
-	socket = env && *env ? env : "/run/lethe/control.sock";
+	socket = env_or("LETHE_CONTROL_SOCKET", "/run/lethe/control.sock");
 	app.add_option("--socket", socket, "lethed's control socket (env LETHE_CONTROL_SOCKET)")
 		->capture_default_str();
 }
