@@ -102,8 +102,8 @@ Result<std::unique_ptr<Publisher>> Publisher::create(PublisherConfig config, Out
 	if (::sigaction(SIGPIPE, nullptr, &sa) == 0 && sa.sa_handler == SIG_DFL)
 		std::signal(SIGPIPE, SIG_IGN);
 	std::unique_ptr<Publisher> p(new Publisher(std::move(config), outbox, std::move(policy)));
-	p->wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (p->wake_fd_ < 0)
+	p->wake_fd_.reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+	if (!p->wake_fd_.isValid())
 		return make_error(-errno, "publisher: eventfd failed");
 	return p;
 }
@@ -119,8 +119,6 @@ Publisher::~Publisher()
 	stop();
 	if (mosq_)
 		mosquitto_destroy(mosq_);
-	if (wake_fd_ >= 0)
-		::close(wake_fd_);
 }
 
 void Publisher::start()
@@ -147,8 +145,8 @@ void Publisher::stop()
 void Publisher::wake()
 {
 	const std::uint64_t one = 1;
-	if (wake_fd_ >= 0)
-		(void)!::write(wake_fd_, &one, sizeof(one));
+	if (wake_fd_.isValid())
+		(void)!::write(wake_fd_.get(), &one, sizeof(one));
 }
 
 void Publisher::set_error(const std::string &e)
@@ -582,7 +580,8 @@ void Publisher::run()
 			connack_deadline = Clock::now() + 10s;
 		}
 
-		pollfd fds[4] = {{mosquitto_socket(mosq_), POLLIN, 0}, {wake_fd_, POLLIN, 0}, {}, {}};
+		pollfd fds[4] = {
+			{mosquitto_socket(mosq_), POLLIN, 0}, {wake_fd_.get(), POLLIN, 0}, {}, {}};
 		if (mosquitto_want_write(mosq_))
 			fds[0].events |= POLLOUT;
 		if (fds[0].fd < 0 || !relay_) {
@@ -593,7 +592,7 @@ void Publisher::run()
 		::poll(fds, 4, relay_->ready() ? 0 : 100);
 		if (fds[1].revents & POLLIN) {
 			std::uint64_t v = 0;
-			(void)!::read(wake_fd_, &v, sizeof(v));
+			(void)!::read(wake_fd_.get(), &v, sizeof(v));
 		}
 		// The relay first: a broker packet reaches libmosquitto only once it has passed.
 		if (auto relayed = relay_->pump(); !relayed) {

@@ -77,22 +77,21 @@ std::string aad_for(std::string_view kind, std::string_view event_id)
 /// Create the database file 0600 before SQLite does (its -wal/-shm inherit the mode).
 Status precreate(const fs::path &path)
 {
-	const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
+	const UniqueFD fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+	if (!fd.isValid())
 		return make_error(-errno, "create " + path.string() + ": " + std::strerror(errno));
-	::fchmod(fd, 0600);
-	::close(fd);
+	::fchmod(fd.get(), 0600);
 	return {};
 }
 
 /// Allocate the reserve file (zeros), or remove what was allocated if the disk has no room.
 bool make_reserve(const fs::path &path, std::uintmax_t bytes)
 {
-	const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
+	UniqueFD fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+	if (!fd.isValid())
 		return false;
-	const int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes));
-	::close(fd);
+	const int rc = ::posix_fallocate(fd.get(), 0, static_cast<off_t>(bytes));
+	fd.reset();
 	if (rc != 0)
 		::unlink(path.c_str());
 	return rc == 0;
