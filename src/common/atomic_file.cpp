@@ -10,6 +10,7 @@
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utility>
 
 #include "lethe/common/unique_fd.h"
 
@@ -34,6 +35,22 @@ Status private_mode(const struct stat &sb, const std::filesystem::path &path)
 							  "(mode " + mode + "); a secret must be mode 0600 "
 							  "or 0400");
 	}
+	return {};
+}
+
+/// Set the mode (whatever the umask made it), write, fsync and close the file: what both
+/// writers do before the file may be seen. The file is closed whatever fails.
+Status write_durably(UniqueFD fd, std::string_view data, unsigned mode,
+		     const std::filesystem::path &path)
+{
+	if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0)
+		return errno_error("cannot chmod", path);
+	if (Status st = write_all(fd.get(), data, path); !st.ok())
+		return st;
+	if (::fsync(fd.get()) != 0)
+		return errno_error("cannot fsync", path);
+	if (fd.close() != 0)
+		return errno_error("cannot close", path);
 	return {};
 }
 
@@ -83,15 +100,7 @@ Status write_atomic(const std::filesystem::path &path, std::string_view data, un
 	if (!fd.isValid())
 		return errno_error("cannot create temporary file in", dir);
 	const std::filesystem::path tmp = tmpl;
-	Status st = {};
-	if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0)
-		st = errno_error("cannot chmod", tmp);
-	if (st.ok())
-		st = write_all(fd.get(), data, tmp);
-	if (st.ok() && ::fsync(fd.get()) != 0)
-		st = errno_error("cannot fsync", tmp);
-	if (fd.close() != 0 && st.ok())
-		st = errno_error("cannot close", tmp);
+	Status st = write_durably(std::move(fd), data, mode, tmp);
 	if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
 		st = errno_error("cannot rename onto", path);
 	if (!st.ok()) {
@@ -107,15 +116,7 @@ Status write_exclusive(const std::filesystem::path &path, std::string_view data,
 			   static_cast<mode_t>(mode)));
 	if (!fd.isValid())
 		return errno_error("cannot create", path);
-	Status st = {};
-	if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0)
-		st = errno_error("cannot chmod", path);
-	if (st.ok())
-		st = write_all(fd.get(), data, path);
-	if (st.ok() && ::fsync(fd.get()) != 0)
-		st = errno_error("cannot fsync", path);
-	if (fd.close() != 0 && st.ok())
-		st = errno_error("cannot close", path);
+	const Status st = write_durably(std::move(fd), data, mode, path);
 	if (!st.ok()) {
 		::unlink(path.c_str());
 		return st;
