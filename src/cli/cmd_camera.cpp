@@ -15,6 +15,7 @@
 #include "cli/command.h"
 #include "cli/control_client.h"
 #include "lethe/capture/frame_source.h"
+#include "lethe/capture/image_file.h"
 #include "lethe/capture/synthetic.h"
 #include "lethe/common/crypto.h"
 
@@ -118,9 +119,11 @@ int snapshot(const std::string &socket, const std::string &camera, const std::st
 		std::fprintf(stderr, "lethe camera snapshot: bad image from the daemon\n");
 		return kExitFailure;
 	}
-	cv::Mat img = cv::imdecode(*jpeg, cv::IMREAD_COLOR);
+	// The one image decoder (header checked, size limited, OpenCV errors caught).
+	cv::Mat img;
+	const Status decoded = capture::decode_image_into(jpeg->data(), jpeg->size(), img);
 	crypto::wipe(jpeg->data(), jpeg->size());
-	if (img.empty()) {
+	if (!decoded) {
 		std::fprintf(stderr, "lethe camera snapshot: the daemon's image does not decode\n");
 		return kExitFailure;
 	}
