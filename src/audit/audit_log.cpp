@@ -8,6 +8,7 @@
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
+#include <limits>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "lethe/audit/roles.h"
 #include "lethe/common/atomic_file.h"
 #include "lethe/common/log.h"
+#include "lethe/common/unique_fd.h"
 #include "lethe/policy/parse.h"
 
 namespace lethe::audit {
@@ -34,77 +36,27 @@ constexpr std::size_t kTailWindow = 262144; ///< bytes read back to find the cha
 
 std::string errno_text(int err) { return std::strerror(err); }
 
-Status fsync_dir(const fs::path &dir)
-{
-	const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return make_error(-errno, dir.string() + ": " + errno_text(errno));
-	const int r = ::fsync(dfd);
-	const int err = errno;
-	::close(dfd);
-	if (r != 0)
-		return make_error(-err, dir.string() + ": fsync: " + errno_text(err));
-	return {};
-}
-
-Status write_all(int fd, std::string_view data)
-{
-	std::size_t done = 0;
-	while (done < data.size()) {
-		const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return make_error(n < 0 ? -errno : -EIO,
-					  std::string("write: ") + errno_text(n < 0 ? errno : EIO));
-		done += static_cast<std::size_t>(n);
-	}
-	return {};
-}
-
 /// Replace path atomically with content (temporary file, fsync, rename, fsync directory).
+/// A fixed temporary name, unlike fsutil::write_atomic(): one a crash leaves is overwritten
+/// by the next replacement instead of staying behind.
 Status replace_file(const fs::path &path, std::string_view content, mode_t mode)
 {
 	const fs::path tmp = path.string() + ".tmp";
-	const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-			      mode);
-	if (fd < 0)
+	UniqueFD fd(
+		::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
+	if (!fd.isValid())
 		return make_error(-errno, tmp.string() + ": " + errno_text(errno));
-	auto st = write_all(fd, content);
-	if (st && ::fsync(fd) != 0)
+	auto st = fsutil::write_all(fd.get(), content, tmp);
+	if (st && ::fsync(fd.get()) != 0)
 		st = make_error(-errno, tmp.string() + ": fsync: " + errno_text(errno));
-	::close(fd);
+	fd.reset();
 	if (st && ::rename(tmp.c_str(), path.c_str()) != 0)
 		st = make_error(-errno, path.string() + ": rename: " + errno_text(errno));
 	if (!st) {
 		::unlink(tmp.c_str());
 		return st;
 	}
-	return fsync_dir(path.parent_path());
-}
-
-Result<std::string> read_file_text(const fs::path &path)
-{
-	const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return make_error(-errno, path.string() + ": " + errno_text(errno));
-	std::string out;
-	char buf[65536];
-	for (;;) {
-		const ssize_t n = ::read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			const int err = errno;
-			::close(fd);
-			return make_error(-err, path.string() + ": " + errno_text(err));
-		}
-		if (n == 0)
-			break;
-		out.append(buf, static_cast<std::size_t>(n));
-	}
-	::close(fd);
-	return out;
+	return fsutil::fsync_dir(path.parent_path());
 }
 
 bool is_lower_hex(std::string_view s)
@@ -203,26 +155,6 @@ std::string_view outcome_name(Outcome o)
 		return "failed";
 	}
 	return "failed";
-}
-
-std::string format_time(TimePoint t)
-{
-	using namespace std::chrono;
-	const auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
-	std::int64_t secs = ms / 1000;
-	std::int64_t frac = ms % 1000;
-	if (frac < 0) {
-		frac += 1000;
-		--secs;
-	}
-	const std::time_t tt = static_cast<std::time_t>(secs);
-	std::tm tm{};
-	gmtime_r(&tt, &tm);
-	char buf[64];
-	std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-		      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		      static_cast<int>(frac));
-	return buf;
 }
 
 Result<TimePoint> parse_time(std::string_view text, TimePoint now)
@@ -625,39 +557,35 @@ class AuditLog::Locked
 public:
 	explicit Locked(const AuditLog &log) : guard_(log.mutex_)
 	{
-		lock_fd_ = ::open(log.lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-		if (lock_fd_ < 0) {
+		lock_fd_.reset(::open(log.lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640));
+		if (!lock_fd_.isValid()) {
 			error_ = make_error(-errno, log.lock_path_.string() + ": " +
 							    errno_text(errno));
 			return;
 		}
-		while (::flock(lock_fd_, LOCK_EX) != 0) {
+		while (::flock(lock_fd_.get(), LOCK_EX) != 0) {
 			if (errno != EINTR) {
 				error_ = make_error(-errno, "flock: " + errno_text(errno));
 				return;
 			}
 		}
-		fd_ = ::open(log.log_path_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-		if (fd_ < 0)
+		const int log_flags = O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC;
+		fd_.reset(::open(log.log_path_.c_str(), log_flags, 0640));
+		if (!fd_.isValid())
 			error_ = make_error(-errno, log.log_path_.string() + ": " +
 							   errno_text(errno));
-	}
-	~Locked()
-	{
-		if (fd_ >= 0)
-			::close(fd_);
-		if (lock_fd_ >= 0)
-			::close(lock_fd_); // releases the flock
 	}
 	Locked(const Locked &) = delete;
 	Locked &operator=(const Locked &) = delete;
 	[[nodiscard]] const Status &status() const { return error_; }
-	[[nodiscard]] int fd() const { return fd_; }
+	[[nodiscard]] int fd() const { return fd_.get(); }
 
 private:
 	std::lock_guard<std::mutex> guard_;
-	int lock_fd_ = -1;
-	int fd_ = -1;
+	// Declared in this order so that the log closes before the lock file (whose close
+	// releases the flock).
+	UniqueFD lock_fd_;
+	UniqueFD fd_;
 	Status error_;
 };
 
@@ -838,7 +766,7 @@ Status AuditLog::write_line_locked(int fd, const std::string &line)
 		return make_error(-E2BIG, "audit record too long (" + std::to_string(line.size()) +
 						  " bytes, limit " + std::to_string(kMaxLine) + ")");
 	const off_t before = file_size_;
-	auto st = write_all(fd, line + "\n");
+	auto st = fsutil::write_all(fd, line + "\n", log_path_);
 	if (!st) {
 		// A partial write (a full disk) is cut off at once: no half record stays behind.
 		if (before >= 0)
@@ -1099,7 +1027,8 @@ Status AuditLog::tick()
 
 Result<std::string> AuditLog::read_all_locked() const
 {
-	auto text = read_file_text(log_path_);
+	// No size limit: the log is as long as the retention period makes it.
+	auto text = fsutil::read_file(log_path_, std::numeric_limits<std::size_t>::max());
 	if (!text && text.error().code == -ENOENT)
 		return std::string();
 	return text;

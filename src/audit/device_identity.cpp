@@ -10,7 +10,9 @@
 
 #include "audit/audit_state.h"
 #include "lethe/audit/audit_log.h"
+#include "lethe/common/atomic_file.h"
 #include "lethe/common/log.h"
+#include "lethe/common/unique_fd.h"
 
 namespace lethe::audit {
 
@@ -22,16 +24,13 @@ std::string errno_text(int err) { return std::strerror(err); }
 
 Result<std::string> read_small_file(const fs::path &path, bool secret)
 {
-	const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
+	const UniqueFD fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+	if (!fd.isValid())
 		return make_error(-errno, path.string() + ": " + errno_text(errno));
 	struct stat st {};
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 65536) {
-		::close(fd);
+	if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 65536)
 		return make_error(-EINVAL, path.string() + ": not a small regular file");
-	}
 	if (secret && (st.st_mode & 077) != 0) {
-		::close(fd);
 		return make_error(-EPERM, path.string() +
 						  ": private key is accessible to group or others "
 						  "(must be mode 0600)");
@@ -39,19 +38,17 @@ Result<std::string> read_small_file(const fs::path &path, bool secret)
 	std::string out(static_cast<std::size_t>(st.st_size), '\0');
 	std::size_t done = 0;
 	while (done < out.size()) {
-		const ssize_t n = ::read(fd, out.data() + done, out.size() - done);
+		const ssize_t n = ::read(fd.get(), out.data() + done, out.size() - done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			const int err = n < 0 ? errno : EIO;
-			::close(fd);
 			if (secret)
 				crypto::wipe(out);
 			return make_error(-err, path.string() + ": short read");
 		}
 		done += static_cast<std::size_t>(n);
 	}
-	::close(fd);
 	return out;
 }
 
@@ -61,37 +58,24 @@ Status write_exclusive(const fs::path &dest, std::string_view content, mode_t mo
 {
 	const fs::path tmp = dest.string() + ".tmp." + std::to_string(::getpid());
 	::unlink(tmp.c_str());
-	const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-			      mode);
-	if (fd < 0)
+	UniqueFD fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
+	if (!fd.isValid())
 		return make_error(-errno, tmp.string() + ": " + errno_text(errno));
-	std::size_t done = 0;
 	int err = 0;
-	while (done < content.size()) {
-		const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err = n < 0 ? errno : EIO;
-			break;
-		}
-		done += static_cast<std::size_t>(n);
-	}
-	if (!err && ::fchmod(fd, mode) != 0)
+	if (Status written = fsutil::write_all(fd.get(), content, tmp); !written)
+		err = -written.error().code;
+	if (!err && ::fchmod(fd.get(), mode) != 0)
 		err = errno;
-	if (!err && ::fsync(fd) != 0)
+	if (!err && ::fsync(fd.get()) != 0)
 		err = errno;
-	::close(fd);
+	fd.reset();
 	if (!err && ::link(tmp.c_str(), dest.c_str()) != 0)
 		err = errno;
 	::unlink(tmp.c_str());
 	if (err)
 		return make_error(-err, dest.string() + ": " + errno_text(err));
-	const int dfd = ::open(dest.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		::fsync(dfd);
-		::close(dfd);
-	}
+	// The identity is in place; a directory fsync that fails only weakens its durability.
+	(void)fsutil::fsync_dir(dest.parent_path());
 	return {};
 }
 

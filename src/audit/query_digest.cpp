@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lethe/common/crypto.h"
+#include "lethe/common/unique_fd.h"
 
 namespace lethe::audit {
 
@@ -16,14 +17,13 @@ namespace {
 
 Result<crypto::SecretBytes> read_key(const std::filesystem::path &path)
 {
-	const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
+	const UniqueFD fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+	if (!fd.isValid())
 		return make_error(-errno, path.string() + ": " + std::strerror(errno));
 	crypto::SecretBytes key(32);
-	const ssize_t n = ::read(fd, key.data(), key.size());
+	const ssize_t n = ::read(fd.get(), key.data(), key.size());
 	struct stat st {};
-	const bool ok = n == 32 && ::fstat(fd, &st) == 0 && (st.st_mode & 077) == 0;
-	::close(fd);
+	const bool ok = n == 32 && ::fstat(fd.get(), &st) == 0 && (st.st_mode & 077) == 0;
 	if (!ok)
 		return make_error(-EINVAL, path.string() + ": not a 32-byte owner-only key");
 	return key;
@@ -42,12 +42,12 @@ Result<crypto::SecretBytes> load_or_create_key(const std::filesystem::path &stat
 	if (!fresh)
 		return fresh.error();
 	const auto tmp = dir / ("terms.key.tmp." + std::to_string(::getpid()));
-	const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-			      0600);
-	if (fd < 0)
+	UniqueFD fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+	if (!fd.isValid())
 		return make_error(-errno, tmp.string() + ": " + std::strerror(errno));
-	const bool written = ::write(fd, fresh->data(), fresh->size()) == 32 && ::fsync(fd) == 0;
-	::close(fd);
+	const bool written = ::write(fd.get(), fresh->data(), fresh->size()) == 32 &&
+			     ::fsync(fd.get()) == 0;
+	fd.reset();
 	const int linked = written ? ::link(tmp.c_str(), path.c_str()) : -1;
 	const int err = errno;
 	::unlink(tmp.c_str());

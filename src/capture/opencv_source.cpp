@@ -15,6 +15,7 @@
 #include <opencv2/videoio.hpp>
 
 #include "lethe/capture/frame_source.h"
+#include "lethe/common/unique_fd.h"
 
 namespace lethe::capture {
 namespace {
@@ -136,12 +137,11 @@ std::vector<CameraInfo> list_v4l2_cameras()
 	}
 	std::sort(nodes.begin(), nodes.end());
 	for (const auto &node : nodes) {
-		const int fd = ::open(node.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-		if (fd < 0)
+		const UniqueFD fd(::open(node.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+		if (!fd.isValid())
 			continue;
 		v4l2_capability cap{};
-		const bool ok = ::ioctl(fd, VIDIOC_QUERYCAP, &cap) == 0;
-		::close(fd);
+		const bool ok = ::ioctl(fd.get(), VIDIOC_QUERYCAP, &cap) == 0;
 		if (!ok)
 			continue;
 		const std::uint32_t caps =

@@ -10,9 +10,12 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli/arguments.h"
 #include "cli/command.h"
 #include "cli/local_access.h"
 #include "lethe/audit/signed_document.h"
+#include "lethe/common/atomic_file.h"
+#include "lethe/common/unique_fd.h"
 
 namespace lethe::cli {
 namespace {
@@ -180,24 +183,14 @@ int run_export(const std::string &state_dir, const std::string &config, const st
 	std::size_t count = 0;
 	if (doc) {
 		count = static_cast<std::size_t>(json::parse(*doc)["count"].get<std::size_t>());
-		const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-		if (fd < 0) {
+		const UniqueFD fd(
+			::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
+		if (!fd.isValid()) {
 			written = make_error(-errno, out + ": " + std::strerror(errno));
 		} else {
-			std::size_t done = 0;
-			while (done < doc->size()) {
-				const ssize_t n = ::write(fd, doc->data() + done, doc->size() - done);
-				if (n < 0 && errno == EINTR)
-					continue;
-				if (n <= 0) {
-					written = make_error(-EIO, out + ": write failed");
-					break;
-				}
-				done += static_cast<std::size_t>(n);
-			}
-			if (written && ::fsync(fd) != 0)
+			written = fsutil::write_all(fd.get(), *doc, out);
+			if (written && ::fsync(fd.get()) != 0)
 				written = make_error(-errno, out + ": fsync failed");
-			::close(fd);
 		}
 	} else {
 		written = doc.error();
@@ -327,11 +320,8 @@ int run_audit(int argc, char **argv)
 	vrep->add_option("--trust-device", trust_device, "The device's device.pub")->required();
 	vrep->add_option("FILE", file, "Signed report")->required();
 
-	try {
-		app.parse(argc, argv);
-	} catch (const CLI::ParseError &e) {
-		return app.exit(e) == 0 ? kExitOk : kExitUsage;
-	}
+	if (const auto exit_code = parse_arguments(app, argc, argv))
+		return *exit_code;
 	if (*verify)
 		return run_verify(state_dir, config, trust_device, as_json);
 	if (*exp)

@@ -11,9 +11,11 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "cli/arguments.h"
 #include "cli/command.h"
 #include "cli/control_client.h"
 #include "lethe/capture/frame_source.h"
+#include "lethe/capture/image_file.h"
 #include "lethe/capture/synthetic.h"
 #include "lethe/common/crypto.h"
 
@@ -117,9 +119,11 @@ int snapshot(const std::string &socket, const std::string &camera, const std::st
 		std::fprintf(stderr, "lethe camera snapshot: bad image from the daemon\n");
 		return kExitFailure;
 	}
-	cv::Mat img = cv::imdecode(*jpeg, cv::IMREAD_COLOR);
+	// The one image decoder (header checked, size limited, OpenCV errors caught).
+	cv::Mat img;
+	const Status decoded = capture::decode_image_into(jpeg->data(), jpeg->size(), img);
 	crypto::wipe(jpeg->data(), jpeg->size());
-	if (img.empty()) {
+	if (!decoded) {
 		std::fprintf(stderr, "lethe camera snapshot: the daemon's image does not decode\n");
 		return kExitFailure;
 	}
@@ -210,11 +214,8 @@ int run_camera(int argc, char **argv)
 	std::string frame_size;
 	make->add_option("--size", frame_size, "Frame size WIDTHxHEIGHT (default: the first image's)");
 	make->add_option("images", stills, "Still images, one vehicle each")->required();
-	try {
-		app.parse(argc, argv);
-	} catch (const CLI::ParseError &e) {
-		return app.exit(e) == 0 ? kExitOk : kExitUsage;
-	}
+	if (const auto exit_code = parse_arguments(app, argc, argv))
+		return *exit_code;
 	if (make->parsed()) {
 		if (!frame_size.empty() &&
 		    (std::sscanf(frame_size.c_str(), "%dx%d", &seq.width, &seq.height) != 2 ||

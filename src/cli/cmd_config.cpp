@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli/arguments.h"
 #include "cli/command.h"
 #include "lethe/config/config.h"
 
@@ -25,11 +26,8 @@ int run_config(int argc, char **argv)
 	check->add_flag("--json", json, "Machine-readable result");
 	check->add_flag("--text-only", text_only,
 			"Check the text only, not the files it names (e.g. on another machine)");
-	try {
-		app.parse(argc, argv);
-	} catch (const CLI::ParseError &e) {
-		return app.exit(e) == 0 ? kExitOk : kExitUsage;
-	}
+	if (const auto exit_code = parse_arguments(app, argc, argv))
+		return *exit_code;
 
 	auto cfg = config::load(file);
 	if (cfg && !text_only)

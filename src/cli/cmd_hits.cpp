@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli/arguments.h"
 #include "cli/command.h"
 #include "cli/control_client.h"
 #include "cli/local_access.h"
@@ -109,11 +110,8 @@ int run_hits(int argc, char **argv)
 			->envname("LETHE_TRUST_DIR");
 		sub->add_flag("--json", as_json, "Machine-readable output");
 	}
-	try {
-		app.parse(argc, argv);
-	} catch (const CLI::ParseError &e) {
-		return app.exit(e) == 0 ? kExitOk : kExitUsage;
-	}
+	if (const auto exit_code = parse_arguments(app, argc, argv))
+		return *exit_code;
 	const bool cropping = crop->parsed();
 	const char *command = cropping ? "crop" : "list";
 	if (cropping && !publish::is_uuid_v4(event_id)) {

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli/arguments.h"
 #include "cli/command.h"
 #include "cli/local_access.h"
 #include "lethe/common/atomic_file.h"
@@ -26,12 +27,6 @@ using namespace lethe::hotlist;
 
 constexpr std::size_t kMaxCsvFile = 48u * 1024u * 1024u;
 constexpr std::size_t kMaxBundle = 64u * 1024u * 1024u;
-
-std::string env_or(const char *name, const char *fallback)
-{
-	const char *v = std::getenv(name);
-	return v && *v ? v : fallback;
-}
 
 int sign(const std::string &key_file, const std::string &out, const std::string &csv_file,
 	 const std::string &id, std::uint64_t version, const std::string &generated)
@@ -279,8 +274,8 @@ int run_hotlist(int argc, char **argv)
 		     "(docs/hotlist.md)",
 		     "lethe hotlist"};
 	app.require_subcommand(1);
-	std::string trust = env_or("LETHE_TRUST_DIR", "/etc/lethe/trust");
-	std::string state = env_or("LETHE_STATE_DIR", "/var/lib/lethe");
+	std::string trust = default_trust_dir();
+	std::string state = default_state_dir();
 	std::string config = default_config_path();
 
 	std::string key, out, csv, id, generated;
@@ -322,11 +317,8 @@ int run_hotlist(int argc, char **argv)
 	sh->add_option("--state-dir", state, "Device state directory (env LETHE_STATE_DIR)")
 		->capture_default_str();
 
-	try {
-		app.parse(argc, argv);
-	} catch (const CLI::ParseError &e) {
-		return app.exit(e) == 0 ? kExitOk : kExitUsage;
-	}
+	if (const auto exit_code = parse_arguments(app, argc, argv))
+		return *exit_code;
 	if (sg->parsed())
 		return sign(key, out, csv, id, version, generated);
 	if (vf->parsed())

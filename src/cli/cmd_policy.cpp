@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli/arguments.h"
 #include "cli/command.h"
 #include "cli/local_access.h"
 #include "lethe/common/atomic_file.h"
@@ -25,12 +26,6 @@ namespace fs = std::filesystem;
 using namespace lethe::policy;
 
 constexpr std::size_t kMaxBundleFile = 1024 * 1024;
-
-std::string env_or(const char *name, const char *fallback)
-{
-	const char *v = std::getenv(name);
-	return v && *v ? v : fallback;
-}
 
 void print_policy(const Policy &p)
 {
@@ -286,8 +281,8 @@ int run_policy(int argc, char **argv)
 		     "installation (docs/policy.md)",
 		     "lethe policy"};
 	app.require_subcommand(1);
-	std::string trust = env_or("LETHE_TRUST_DIR", "/etc/lethe/trust");
-	std::string state = env_or("LETHE_STATE_DIR", "/var/lib/lethe");
+	std::string trust = default_trust_dir();
+	std::string state = default_state_dir();
 	std::string config = default_config_path();
 
 	std::string prefix;
@@ -324,11 +319,8 @@ int run_policy(int argc, char **argv)
 					 "LETHE_TRUST_DIR)")->capture_default_str();
 	sh->add_option("--state-dir", state, "Device state directory (env LETHE_STATE_DIR)")->capture_default_str();
 
-	try {
-		app.parse(argc, argv);
-	} catch (const CLI::ParseError &e) {
-		return app.exit(e) == 0 ? kExitOk : kExitUsage;
-	}
+	if (const auto exit_code = parse_arguments(app, argc, argv))
+		return *exit_code;
 	if (kg->parsed())
 		return keygen(prefix);
 	if (sg->parsed())

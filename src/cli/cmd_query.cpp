@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli/arguments.h"
 #include "cli/command.h"
 #include "cli/control_client.h"
 #include "cli/local_access.h"
@@ -69,11 +70,9 @@ int run_query(int argc, char **argv)
 	app.add_option("--trust", trust, "Trusted officers' keys, for the policy in force")
 		->envname("LETHE_TRUST_DIR");
 	app.add_flag("--json", as_json, "Machine-readable output");
-	try {
-		app.parse(argc, argv);
-	} catch (const CLI::ParseError &e) {
+	if (const auto exit_code = parse_arguments(app, argc, argv)) {
 		crypto::wipe(plate);
-		return app.exit(e) == 0 ? kExitOk : kExitUsage;
+		return *exit_code;
 	}
 	const auto now = audit::Clock::now();
 	auto since = since_text.empty() ? Result<audit::TimePoint>(audit::TimePoint{})

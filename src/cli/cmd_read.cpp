@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli/arguments.h"
 #include "cli/command.h"
 #include "lethe/capture/image_file.h"
 #include "lethe/common/rounding.h"
@@ -189,12 +190,8 @@ int run_read(int argc, char **argv)
 	app.add_option("PATH", paths, "Image files or directories")->required();
 	app.footer("Exit status: 0 all files read (with or without plates), 1 a file could not be "
 		   "read, 2 usage.");
-	try {
-		app.parse(argc, argv);
-	} catch (const CLI::ParseError &e) {
-		// --help prints and succeeds; any other parse error is a usage error (exit 2).
-		return app.exit(e) == 0 ? kExitOk : kExitUsage;
-	}
+	if (const auto exit_code = parse_arguments(app, argc, argv))
+		return *exit_code;
 
 	// Parallelism is across files (--threads workers, each with its own reader); each worker
 	// runs single-threaded (PlateReader::create() makes OpenCV serial, keep_ocr_serial()

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/arguments.h"
 #include "cli/command.h"
 #include "cli/local_access.h"
 #include "lethe/audit/signed_document.h"
@@ -14,12 +15,6 @@
 
 namespace lethe::cli {
 namespace {
-
-std::string env_or(const char *name, const char *fallback)
-{
-	const char *v = std::getenv(name);
-	return v && *v ? v : fallback;
-}
 
 retention::PolicyRef to_ref(const policy::InstalledPolicy &p)
 {
@@ -97,8 +92,8 @@ int run_retention(int argc, char **argv)
 	CLI::App app{"Retention: what the device keeps, for how long, and what it destroyed",
 		     "lethe retention"};
 	app.require_subcommand(1);
-	std::string state_dir = env_or("LETHE_STATE_DIR", "/var/lib/lethe");
-	std::string trust_dir = env_or("LETHE_TRUST_DIR", "/etc/lethe/trust");
+	std::string state_dir = default_state_dir();
+	std::string trust_dir = default_trust_dir();
 	bool json = false;
 	bool sign = false;
 	auto *report = app.add_subcommand(
@@ -110,11 +105,8 @@ int run_retention(int argc, char **argv)
 		->capture_default_str();
 	report->add_option("--trust", trust_dir, "Trusted policy officers' keys")
 		->capture_default_str();
-	try {
-		app.parse(argc, argv);
-	} catch (const CLI::ParseError &e) {
-		return app.exit(e) == 0 ? kExitOk : kExitUsage;
-	}
+	if (const auto exit_code = parse_arguments(app, argc, argv))
+		return *exit_code;
 	if (report->parsed())
 		return run_report(state_dir, trust_dir, json, sign);
 	return kExitUsage;

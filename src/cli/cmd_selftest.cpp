@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/arguments.h"
 #include "cli/command.h"
 #include "cli/control_client.h"
 
@@ -19,11 +20,8 @@ int run_selftest(int argc, char **argv)
 	std::string socket;
 	app.add_flag("--json", json, "Machine-readable output");
 	add_socket_option(app, socket);
-	try {
-		app.parse(argc, argv);
-	} catch (const CLI::ParseError &e) {
-		return app.exit(e) == 0 ? kExitOk : kExitUsage;
-	}
+	if (const auto exit_code = parse_arguments(app, argc, argv))
+		return *exit_code;
 	auto reply = control_request(socket, {{"command", "selftest"}}, std::chrono::seconds(60));
 	if (!reply) {
 		std::fprintf(stderr, "lethe selftest: %s\n", reply.error().message.c_str());

@@ -10,14 +10,15 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "cli/arguments.h"
 #include "cli/command.h"
+#include "lethe/common/unique_fd.h"
 
 namespace lethe::cli {
 
 void add_socket_option(CLI::App &app, std::string &socket)
 {
-	const char *env = std::getenv("LETHE_CONTROL_SOCKET");
-	socket = env && *env ? env : "/run/lethe/control.sock";
+	socket = env_or("LETHE_CONTROL_SOCKET", "/run/lethe/control.sock");
 	app.add_option("--socket", socket, "lethed's control socket (env LETHE_CONTROL_SOCKET)")
 		->capture_default_str();
 }
@@ -30,27 +31,25 @@ Result<nlohmann::json> control_request(const std::string &socket, const nlohmann
 	if (socket.size() >= sizeof(addr.sun_path))
 		return make_error(-ENAMETOOLONG, "socket path too long");
 	std::strncpy(addr.sun_path, socket.c_str(), sizeof(addr.sun_path) - 1);
-	const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	const UniqueFD fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+	if (!fd.isValid())
 		return make_error(-errno, std::strerror(errno));
 	timeval tv{static_cast<time_t>(timeout.count()), 0};
-	(void)::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	(void)::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) != 0) {
+	(void)::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (::connect(fd.get(), reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) != 0) {
 		const int e = errno;
-		::close(fd);
 		return make_error(-e, "lethed is not reachable at " + socket + ": " + std::strerror(e));
 	}
 	const std::string line = request.dump() + "\n";
-	if (::send(fd, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
-		::close(fd);
+	if (::send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL) !=
+	    static_cast<ssize_t>(line.size()))
 		return make_error(-EIO, "cannot send the request to lethed");
-	}
 	std::string reply;
 	char buf[65536];
 	bool timed_out = false;
 	for (;;) {
-		const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+		const ssize_t n = ::recv(fd.get(), buf, sizeof(buf), 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		timed_out = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
@@ -62,7 +61,6 @@ Result<nlohmann::json> control_request(const std::string &socket, const nlohmann
 		if (reply.size() > (64u << 20))
 			break;
 	}
-	::close(fd);
 	if (timed_out)
 		return make_error(-ETIMEDOUT, "lethed did not reply within " +
 						      std::to_string(timeout.count()) + " s");

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <optional>
 
+#include "cli/arguments.h"
 #include "lethe/config/config.h"
 #include "lethe/policy/store.h"
 #include "lethe/common/crypto.h"
@@ -18,20 +19,17 @@ namespace lethe::cli {
 
 std::string default_state_dir()
 {
-	const char *env = std::getenv("LETHE_STATE_DIR");
-	return env && *env ? env : "/var/lib/lethe";
+	return env_or("LETHE_STATE_DIR", "/var/lib/lethe");
 }
 
 std::string default_config_path()
 {
-	const char *env = std::getenv("LETHE_CONFIG");
-	return env && *env ? env : "/etc/lethe/lethed.toml";
+	return env_or("LETHE_CONFIG", "/etc/lethe/lethed.toml");
 }
 
 std::string default_trust_dir()
 {
-	const char *env = std::getenv("LETHE_TRUST_DIR");
-	return env && *env ? env : "/etc/lethe/trust";
+	return env_or("LETHE_TRUST_DIR", "/etc/lethe/trust");
 }
 
 policy::Policy policy_in_force(const std::filesystem::path &state_dir,

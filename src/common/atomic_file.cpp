@@ -10,6 +10,9 @@
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utility>
+
+#include "lethe/common/unique_fd.h"
 
 namespace lethe::fsutil {
 namespace {
@@ -18,21 +21,6 @@ Error errno_error(const std::string &what, const std::filesystem::path &path)
 {
 	const int e = errno;
 	return make_error(-e, what + " " + path.string() + ": " + std::strerror(e));
-}
-
-Status write_all(int fd, std::string_view data, const std::filesystem::path &path)
-{
-	std::size_t done = 0;
-	while (done < data.size()) {
-		const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno_error("cannot write", path);
-		}
-		done += static_cast<std::size_t>(n);
-	}
-	return {};
 }
 
 /// Why a file with this status may not hold a secret, or success.
@@ -50,6 +38,22 @@ Status private_mode(const struct stat &sb, const std::filesystem::path &path)
 	return {};
 }
 
+/// Set the mode (whatever the umask made it), write, fsync and close the file: what both
+/// writers do before the file may be seen. The file is closed whatever fails.
+Status write_durably(UniqueFD fd, std::string_view data, unsigned mode,
+		     const std::filesystem::path &path)
+{
+	if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0)
+		return errno_error("cannot chmod", path);
+	if (Status st = write_all(fd.get(), data, path); !st.ok())
+		return st;
+	if (::fsync(fd.get()) != 0)
+		return errno_error("cannot fsync", path);
+	if (fd.close() != 0)
+		return errno_error("cannot close", path);
+	return {};
+}
+
 std::filesystem::path parent_of(const std::filesystem::path &path)
 {
 	auto dir = path.parent_path();
@@ -58,18 +62,29 @@ std::filesystem::path parent_of(const std::filesystem::path &path)
 
 } // namespace
 
+Status write_all(int fd, std::string_view data, const std::filesystem::path &path)
+{
+	std::size_t done = 0;
+	while (done < data.size()) {
+		const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0)
+			errno = EIO;
+		if (n <= 0)
+			return errno_error("cannot write", path);
+		done += static_cast<std::size_t>(n);
+	}
+	return {};
+}
+
 Status fsync_dir(const std::filesystem::path &dir)
 {
-	const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	const UniqueFD fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+	if (!fd.isValid())
 		return errno_error("cannot open directory", dir);
-	const int rc = ::fsync(fd);
-	const int saved = errno;
-	::close(fd);
-	if (rc != 0) {
-		errno = saved;
+	if (::fsync(fd.get()) != 0)
 		return errno_error("cannot fsync directory", dir);
-	}
 	return {};
 }
 
@@ -81,19 +96,11 @@ Status write_atomic(const std::filesystem::path &path, std::string_view data, un
 	name += path.filename().string();
 	name += ".tmp-XXXXXX";
 	std::string tmpl = (dir / name).string();
-	const int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
-	if (fd < 0)
+	UniqueFD fd(::mkostemp(tmpl.data(), O_CLOEXEC));
+	if (!fd.isValid())
 		return errno_error("cannot create temporary file in", dir);
 	const std::filesystem::path tmp = tmpl;
-	Status st = {};
-	if (::fchmod(fd, static_cast<mode_t>(mode)) != 0)
-		st = errno_error("cannot chmod", tmp);
-	if (st.ok())
-		st = write_all(fd, data, tmp);
-	if (st.ok() && ::fsync(fd) != 0)
-		st = errno_error("cannot fsync", tmp);
-	if (::close(fd) != 0 && st.ok())
-		st = errno_error("cannot close", tmp);
+	Status st = write_durably(std::move(fd), data, mode, tmp);
 	if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
 		st = errno_error("cannot rename onto", path);
 	if (!st.ok()) {
@@ -105,19 +112,11 @@ Status write_atomic(const std::filesystem::path &path, std::string_view data, un
 
 Status write_exclusive(const std::filesystem::path &path, std::string_view data, unsigned mode)
 {
-	const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			      static_cast<mode_t>(mode));
-	if (fd < 0)
+	UniqueFD fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			   static_cast<mode_t>(mode)));
+	if (!fd.isValid())
 		return errno_error("cannot create", path);
-	Status st = {};
-	if (::fchmod(fd, static_cast<mode_t>(mode)) != 0)
-		st = errno_error("cannot chmod", path);
-	if (st.ok())
-		st = write_all(fd, data, path);
-	if (st.ok() && ::fsync(fd) != 0)
-		st = errno_error("cannot fsync", path);
-	if (::close(fd) != 0 && st.ok())
-		st = errno_error("cannot close", path);
+	const Status st = write_durably(std::move(fd), data, mode, path);
 	if (!st.ok()) {
 		::unlink(path.c_str());
 		return st;
@@ -127,40 +126,30 @@ Status write_exclusive(const std::filesystem::path &path, std::string_view data,
 
 Result<std::string> read_file(const std::filesystem::path &path, std::size_t max_size)
 {
-	const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	const UniqueFD fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+	if (!fd.isValid())
 		return errno_error("cannot open", path);
 	struct stat sb {};
-	if (::fstat(fd, &sb) != 0) {
-		auto e = errno_error("cannot stat", path);
-		::close(fd);
-		return e;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		::close(fd);
+	if (::fstat(fd.get(), &sb) != 0)
+		return errno_error("cannot stat", path);
+	if (!S_ISREG(sb.st_mode))
 		return make_error(-EINVAL, path.string() + " is not a regular file");
-	}
 	std::string out;
 	char buf[65536];
 	for (;;) {
-		const ssize_t n = ::read(fd, buf, sizeof(buf));
+		const ssize_t n = ::read(fd.get(), buf, sizeof(buf));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			auto e = errno_error("cannot read", path);
-			::close(fd);
-			return e;
+			return errno_error("cannot read", path);
 		}
 		if (n == 0)
 			break;
-		if (out.size() + static_cast<std::size_t>(n) > max_size) {
-			::close(fd);
+		if (out.size() + static_cast<std::size_t>(n) > max_size)
 			return make_error(-EFBIG, path.string() + " is larger than " +
 							  std::to_string(max_size) + " bytes");
-		}
 		out.append(buf, static_cast<std::size_t>(n));
 	}
-	::close(fd);
 	return out;
 }
 
@@ -174,13 +163,13 @@ Status check_private_file(const std::filesystem::path &path)
 
 Result<std::string> read_private_file(const std::filesystem::path &path, std::size_t max_size)
 {
-	const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
+	const UniqueFD fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+	if (!fd.isValid())
 		return errno == ELOOP ? make_error(-EINVAL, path.string() + " is not a regular file")
 				      : errno_error("cannot open", path);
 	struct stat sb {};
 	Status st;
-	if (::fstat(fd, &sb) != 0)
+	if (::fstat(fd.get(), &sb) != 0)
 		st = errno_error("cannot stat", path);
 	else
 		st = private_mode(sb, path);
@@ -191,7 +180,7 @@ Result<std::string> read_private_file(const std::filesystem::path &path, std::si
 	std::string out(st.ok() ? static_cast<std::size_t>(sb.st_size) : 0, '\0');
 	std::size_t done = 0;
 	while (st.ok() && done < out.size()) {
-		const ssize_t n = ::read(fd, out.data() + done, out.size() - done);
+		const ssize_t n = ::read(fd.get(), out.data() + done, out.size() - done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -201,7 +190,6 @@ Result<std::string> read_private_file(const std::filesystem::path &path, std::si
 		else
 			done += static_cast<std::size_t>(n);
 	}
-	::close(fd);
 	if (!st.ok()) {
 		std::fill(out.begin(), out.end(), '\0');
 		return st.error();

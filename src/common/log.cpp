@@ -7,10 +7,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <mutex>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "lethe/common/utc_time.h"
 
 namespace lethe::log {
 namespace {
@@ -164,12 +165,7 @@ const char *journal_prefix(Severity s)
 void write_line(Category c, Severity s, const std::string &line)
 {
 	static std::mutex mutex;
-	const auto now = std::chrono::system_clock::now();
-	const std::time_t t = std::chrono::system_clock::to_time_t(now);
-	std::tm tm{};
-	gmtime_r(&t, &tm);
-	char ts[32];
-	std::strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	const std::string ts = format_utc(std::chrono::system_clock::now());
 	const char *prefix = stderr_is_journal() ? journal_prefix(s) : "";
 	// journald reads each line of the stream on its own: every line carries the priority.
 	std::string text = line;
@@ -177,7 +173,7 @@ void write_line(Category c, Severity s, const std::string &line)
 		for (auto at = text.find('\n'); at != std::string::npos; at = text.find('\n', at + 4))
 			text.insert(at + 1, prefix);
 	const std::lock_guard lock(mutex);
-	std::fprintf(stderr, "%s%s %s %.*s: %s\n", prefix, ts, severity_name(s).data(),
+	std::fprintf(stderr, "%s%s %s %.*s: %s\n", prefix, ts.c_str(), severity_name(s).data(),
 		     static_cast<int>(category_name(c).size()), category_name(c).data(),
 		     text.c_str());
 }

@@ -18,6 +18,20 @@ bool digits(std::string_view s, std::size_t pos, std::size_t len, int &out)
 	return std::from_chars(s.data() + pos, s.data() + pos + len, out).ec == std::errc{};
 }
 
+/// "YYYY-MM-DDTHH:MM:SS" of a UTC time in whole seconds.
+std::string date_time(std::chrono::sys_seconds secs)
+{
+	using namespace std::chrono;
+	const auto day = floor<days>(secs);
+	const year_month_day ymd{day};
+	const hh_mm_ss hms{secs - day};
+	char buf[64];
+	std::snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02d:%02d:%02d", int(ymd.year()),
+		      unsigned(ymd.month()), unsigned(ymd.day()), int(hms.hours().count()),
+		      int(hms.minutes().count()), int(hms.seconds().count()));
+	return buf;
+}
+
 } // namespace
 
 Result<UtcTime> parse_utc(std::string_view s, UtcForm form)
@@ -51,15 +65,19 @@ std::string format_utc(UtcTime t)
 		return "-infinity";
 	if (t == UtcTime::max())
 		return "infinity";
-	const auto secs = floor<seconds>(t);
-	const auto day = floor<days>(secs);
-	const year_month_day ymd{day};
-	const hh_mm_ss hms{secs - day};
-	char buf[64];
-	std::snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02d:%02d:%02dZ", int(ymd.year()),
-		      unsigned(ymd.month()), unsigned(ymd.day()), int(hms.hours().count()),
-		      int(hms.minutes().count()), int(hms.seconds().count()));
-	return buf;
+	return date_time(floor<seconds>(t)) + "Z";
+}
+
+std::string format_utc_ms(UtcTime t)
+{
+	using namespace std::chrono;
+	// Truncated to milliseconds first, then floored to seconds: times before 1970 keep a
+	// non-negative fraction (as gmtime_r-based formatting did).
+	const auto ms = duration_cast<milliseconds>(t.time_since_epoch());
+	const auto secs = floor<seconds>(ms);
+	char frac[8];
+	std::snprintf(frac, sizeof(frac), ".%03dZ", static_cast<int>((ms - secs).count()));
+	return date_time(sys_seconds{secs}) + frac;
 }
 
 } // namespace lethe

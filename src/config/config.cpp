@@ -16,6 +16,7 @@
 #include "lethe/common/atomic_file.h"
 #include "lethe/common/log.h"
 #include "lethe/common/model_files.h"
+#include "lethe/common/mqtt_topic.h"
 #include "lethe/ocr/plate_syntax.h"
 #include "lethe/ocr/reader_models.h"
 #include "lethe/ocr/tesseract_recognizer.h"
@@ -295,12 +296,6 @@ bool valid_id(const std::string &s, std::size_t max = 64)
 	       });
 }
 
-bool valid_topic(const std::string &t)
-{
-	// A concrete MQTT topic to publish to: no wildcards, no NUL, 1..256 bytes.
-	return !t.empty() && t.size() <= 256 && t.find_first_of("+#") == std::string::npos;
-}
-
 void parse_camera(Parser &p, const toml::table &t, std::size_t index, Config &cfg)
 {
 	const std::string section = "camera[" + std::to_string(index) + "]";
@@ -408,16 +403,18 @@ void parse_broker(Parser &p, const toml::table &t, std::size_t index, Config &cf
 		p.error(t.get("password_file")->source(),
 			section + ".password_file: needs a username (the broker logs in as someone)");
 	p.get(t, section, "hit_topic", b.hit_topic, {}, 256);
-	if (const toml::node *n = t.get("hit_topic"); n && !valid_topic(b.hit_topic))
-		p.error(n->source(), section + ".hit_topic: 1..256 bytes, no wildcards (+ #)");
+	if (const toml::node *n = t.get("hit_topic"); n && !is_publish_topic(b.hit_topic))
+		p.error(n->source(), section + ".hit_topic: 1..256 bytes, no wildcards (+ #), no "
+					       "control characters, not starting with $");
 	// Absent: the default topic; "": no status messages (and no last will).
 	b.status_topic = "lethe/" + cfg.device.id + "/status";
 	p.get(t, section, "status_topic", b.status_topic, {}, 256);
 	b.status_topic_configured = t.contains("status_topic");
 	if (const toml::node *n = t.get("status_topic");
-	    n && !b.status_topic.empty() && !valid_topic(b.status_topic))
+	    n && !b.status_topic.empty() && !is_publish_topic(b.status_topic))
 		p.error(n->source(), section + ".status_topic: \"\" (no status) or 1..256 bytes, no "
-					       "wildcards (+ #)");
+					       "wildcards (+ #), no control characters, not "
+					       "starting with $");
 	if (const toml::table *tls = p.table(t, "tls", section + ".tls")) {
 		p.check_keys(*tls, "[broker.tls]", {"ca_file", "cert_file", "key_file"});
 		Tls x;

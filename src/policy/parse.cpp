@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
+#include "lethe/common/mqtt_topic.h"
 #include "lethe/policy/bundle.h"
 #include "lethe/policy/jurisdiction.h"
 
@@ -23,7 +24,6 @@ namespace {
 constexpr std::size_t kMaxCategories = 256;
 constexpr std::size_t kMaxRecipients = 64;
 constexpr std::size_t kMaxTopics = 64;
-constexpr std::size_t kMaxTopicLength = 256;
 
 } // namespace
 
@@ -76,16 +76,6 @@ bool valid_broker(std::string_view s)
 		return false;
 	return std::all_of(host.begin(), host.end(), [](char c) {
 		return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-';
-	});
-}
-
-bool valid_topic(std::string_view t)
-{
-	if (t.empty() || t.size() > kMaxTopicLength || t.front() == '$')
-		return false;
-	return std::all_of(t.begin(), t.end(), [](char c) {
-		const auto u = static_cast<unsigned char>(c);
-		return c != '+' && c != '#' && u >= 0x20 && u != 0x7f;
 	});
 }
 
@@ -373,7 +363,7 @@ void parse_recipients(Checker &c, const toml::table &root, Policy &p)
 					const auto &e = *ta->get(j);
 					const auto field = pre + "topics[" + std::to_string(j) + "]";
 					const auto *s = e.as_string();
-					if (!s || !valid_topic(s->get()))
+					if (!s || !is_publish_topic(s->get()))
 						c.error(e.source(), field,
 							"expected an exact MQTT topic (1-256 bytes, no "
 							"wildcards + #, not starting with $)");

@@ -17,6 +17,7 @@
 #include "lethe/common/atomic_file.h"
 #include "lethe/common/crypto.h"
 #include "lethe/common/log.h"
+#include "lethe/common/unique_fd.h"
 #include "lethe/common/version_marks.h"
 #include "lethe/policy/parse.h"
 
@@ -34,24 +35,16 @@ class DirLock
 {
 public:
 	explicit DirLock(const std::filesystem::path &dir)
+		: fd_(::open((dir / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+			     0600))
 	{
-		fd_ = ::open((dir / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (fd_ >= 0 && ::flock(fd_, LOCK_EX) != 0) {
-			::close(fd_);
-			fd_ = -1;
-		}
+		if (fd_.isValid() && ::flock(fd_.get(), LOCK_EX) != 0)
+			fd_.reset();
 	}
-	~DirLock()
-	{
-		if (fd_ >= 0)
-			::close(fd_);
-	}
-	DirLock(const DirLock &) = delete;
-	DirLock &operator=(const DirLock &) = delete;
-	[[nodiscard]] bool ok() const { return fd_ >= 0; }
+	[[nodiscard]] bool ok() const { return fd_.isValid(); }
 
 private:
-	int fd_ = -1;
+	UniqueFD fd_; ///< closing it releases the flock
 };
 
 template<typename T, typename F>

@@ -72,7 +72,7 @@ bool is_ip_literal(const std::string &host)
 }
 
 /// A non-blocking TCP connection to host:port (every address the name resolves to, in order).
-Result<int> tcp_connect(const BrokerRelay::Options &o, const std::string &broker,
+Result<UniqueFD> tcp_connect(const BrokerRelay::Options &o, const std::string &broker,
                         Clock::time_point deadline)
 {
 	const std::string what = "connect to " + broker;
@@ -84,39 +84,38 @@ Result<int> tcp_connect(const BrokerRelay::Options &o, const std::string &broker
 	if (grc != 0)
 		return make_error(-EHOSTUNREACH, what + ": " + ::gai_strerror(grc));
 	int err = ECONNREFUSED;
-	int fd = -1;
-	for (const addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-		fd = ::socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		              ai->ai_protocol);
-		if (fd < 0) {
+	UniqueFD fd;
+	for (const addrinfo *ai = res; ai && !fd.isValid(); ai = ai->ai_next) {
+		fd.reset(::socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		                  ai->ai_protocol));
+		if (!fd.isValid()) {
 			err = errno;
 			continue;
 		}
-		if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		if (::connect(fd.get(), ai->ai_addr, ai->ai_addrlen) == 0)
 			break;
 		if (errno == EINPROGRESS) {
-			auto w = wait_fd(fd, POLLOUT, deadline, o.cancelled, what);
+			auto w = wait_fd(fd.get(), POLLOUT, deadline, o.cancelled, what);
 			if (!w) {
-				::close(fd);
 				::freeaddrinfo(res);
 				return w.error();
 			}
 			int soerr = 0;
 			socklen_t len = sizeof(soerr);
-			if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr == 0)
+			if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 &&
+			    soerr == 0)
 				break;
 			err = soerr != 0 ? soerr : errno;
 		} else {
 			err = errno;
 		}
-		::close(fd);
-		fd = -1;
+		fd.reset();
 	}
 	::freeaddrinfo(res);
-	if (fd < 0)
+	if (!fd.isValid())
 		return make_error(-err, what + ": " + std::strerror(err));
 	const int one = 1;
-	::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return fd;
 }
 
@@ -130,7 +129,7 @@ Result<std::unique_ptr<BrokerRelay>> BrokerRelay::connect(Options o)
 	auto fd = tcp_connect(o, r->broker_, deadline);
 	if (!fd)
 		return fd.error();
-	r->upstream_fd_ = *fd;
+	r->upstream_fd_ = std::move(fd).value();
 
 	if (o.tls) {
 		// What libmosquitto was configured with before the relay (mosquitto_tls_set with
@@ -162,7 +161,7 @@ Result<std::unique_ptr<BrokerRelay>> BrokerRelay::connect(Options o)
 		SSL_CTX_set_mode(r->ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE |
 		                              SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 		r->ssl_ = SSL_new(r->ctx_);
-		if (!r->ssl_ || SSL_set_fd(r->ssl_, r->upstream_fd_) != 1)
+		if (!r->ssl_ || SSL_set_fd(r->ssl_, r->upstream_fd_.get()) != 1)
 			return make_error(-ENOMEM, "TLS setup: " + openssl_error());
 		bool named = false;
 		if (is_ip_literal(o.host)) {
@@ -186,7 +185,7 @@ Result<std::unique_ptr<BrokerRelay>> BrokerRelay::connect(Options o)
 				break;
 			const int e = SSL_get_error(r->ssl_, rc);
 			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-				auto w = wait_fd(r->upstream_fd_,
+				auto w = wait_fd(r->upstream_fd_.get(),
 				                 e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
 				                 deadline, o.cancelled, what);
 				if (!w)
@@ -203,15 +202,15 @@ Result<std::unique_ptr<BrokerRelay>> BrokerRelay::connect(Options o)
 	}
 
 	// The listener libmosquitto connects to: 127.0.0.1, an ephemeral port, one connection.
-	r->listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	r->listen_fd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
 	sockaddr_in a{};
 	a.sin_family = AF_INET;
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	socklen_t len = sizeof(a);
-	if (r->listen_fd_ < 0 ||
-	    ::bind(r->listen_fd_, reinterpret_cast<sockaddr *>(&a), sizeof(a)) != 0 ||
-	    ::listen(r->listen_fd_, 1) != 0 ||
-	    ::getsockname(r->listen_fd_, reinterpret_cast<sockaddr *>(&a), &len) != 0)
+	if (!r->listen_fd_.isValid() ||
+	    ::bind(r->listen_fd_.get(), reinterpret_cast<sockaddr *>(&a), sizeof(a)) != 0 ||
+	    ::listen(r->listen_fd_.get(), 1) != 0 ||
+	    ::getsockname(r->listen_fd_.get(), reinterpret_cast<sockaddr *>(&a), &len) != 0)
 		return make_error(-errno, std::string("relay: cannot listen on 127.0.0.1: ") +
 		                              std::strerror(errno));
 	r->local_port_ = ntohs(a.sin_port);
@@ -231,11 +230,9 @@ void BrokerRelay::close_all()
 	if (ctx_)
 		SSL_CTX_free(ctx_);
 	ctx_ = nullptr;
-	for (int *fd : {&listen_fd_, &local_fd_, &upstream_fd_}) {
-		if (*fd >= 0)
-			::close(*fd);
-		*fd = -1;
-	}
+	listen_fd_.reset();
+	local_fd_.reset();
+	upstream_fd_.reset();
 	drop_sent(to_broker_.size());
 	from_broker_.clear();
 	to_device_.clear();
@@ -243,21 +240,20 @@ void BrokerRelay::close_all()
 
 Status BrokerRelay::accept_client(int client_fd, std::chrono::milliseconds timeout)
 {
-	if (listen_fd_ < 0)
+	if (!listen_fd_.isValid())
 		return make_error(-EINVAL, "relay: no listener");
-	pollfd p{listen_fd_, POLLIN, 0};
+	pollfd p{listen_fd_.get(), POLLIN, 0};
 	const int n = ::poll(&p, 1, static_cast<int>(timeout.count()));
 	sockaddr_in peer{};
 	socklen_t len = sizeof(peer);
-	const int fd = n > 0 ? ::accept4(listen_fd_, reinterpret_cast<sockaddr *>(&peer), &len,
-	                                 SOCK_NONBLOCK | SOCK_CLOEXEC)
-	                     : -1;
+	UniqueFD fd(n > 0 ? ::accept4(listen_fd_.get(), reinterpret_cast<sockaddr *>(&peer), &len,
+	                              SOCK_NONBLOCK | SOCK_CLOEXEC)
+	                  : -1);
 	const int err = errno;
-	::close(listen_fd_); // exactly one connection per attempt
-	listen_fd_ = -1;
+	listen_fd_.reset(); // exactly one connection per attempt
 	if (n <= 0)
 		return make_error(-ETIMEDOUT, "relay: libmosquitto did not connect to it");
-	if (fd < 0)
+	if (!fd.isValid())
 		return make_error(-err, std::string("relay: accept: ") + std::strerror(err));
 	// The connection must come from libmosquitto's socket, not from another local process
 	// that found the port first.
@@ -267,7 +263,6 @@ Status BrokerRelay::accept_client(int client_fd, std::chrono::milliseconds timeo
 	    ::getsockname(client_fd, reinterpret_cast<sockaddr *>(&mine), &mlen) != 0 ||
 	    len != sizeof(peer) || peer.sin_family != AF_INET || mine.sin_family != AF_INET ||
 	    peer.sin_port != mine.sin_port || peer.sin_addr.s_addr != mine.sin_addr.s_addr) {
-		::close(fd);
 		char addr[INET_ADDRSTRLEN] = "?";
 		::inet_ntop(AF_INET, &peer.sin_addr, addr, sizeof(addr));
 		return make_error(-EPERM, std::string("relay: refused a local connection from ") +
@@ -275,8 +270,8 @@ Status BrokerRelay::accept_client(int client_fd, std::chrono::milliseconds timeo
 		                              " that was not libmosquitto's");
 	}
 	const int one = 1;
-	::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	local_fd_ = fd;
+	::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	local_fd_ = std::move(fd);
 	return {};
 }
 
@@ -292,16 +287,16 @@ void BrokerRelay::poll_fds(pollfd &local, pollfd &upstream) const
 {
 	local = {-1, 0, 0};
 	upstream = {-1, 0, 0};
-	if (local_fd_ >= 0) {
+	if (local_fd_.isValid()) {
 		if (!local_eof_ && to_broker_.size() < kHigh)
 			local.events |= POLLIN;
 		if (!to_device_.empty() && !local_shut_)
 			local.events |= POLLOUT;
 		// An fd polled for nothing still reports POLLHUP: leave it out instead.
 		if (local.events)
-			local.fd = local_fd_;
+			local.fd = local_fd_.get();
 	}
-	if (upstream_fd_ >= 0) {
+	if (upstream_fd_.isValid()) {
 		if ((!broker_eof_ && upstream_room() > 0 && !read_wants_write_) ||
 		    write_wants_read_)
 			upstream.events |= POLLIN;
@@ -309,7 +304,7 @@ void BrokerRelay::poll_fds(pollfd &local, pollfd &upstream) const
 		    read_wants_write_)
 			upstream.events |= POLLOUT;
 		if (upstream.events)
-			upstream.fd = upstream_fd_;
+			upstream.fd = upstream_fd_.get();
 	}
 }
 
@@ -321,8 +316,8 @@ bool BrokerRelay::ready() const
 void BrokerRelay::read_local()
 {
 	char buf[16384];
-	while (local_fd_ >= 0 && !local_eof_ && to_broker_.size() < kHigh) {
-		const ssize_t n = ::recv(local_fd_, buf, sizeof(buf), 0);
+	while (local_fd_.isValid() && !local_eof_ && to_broker_.size() < kHigh) {
+		const ssize_t n = ::recv(local_fd_.get(), buf, sizeof(buf), 0);
 		if (n > 0) {
 			to_broker_.append(buf, static_cast<std::size_t>(n));
 			continue;
@@ -343,7 +338,7 @@ void BrokerRelay::drop_sent(std::size_t n)
 void BrokerRelay::write_upstream()
 {
 	write_wants_read_ = false;
-	while (upstream_fd_ >= 0 && !upstream_shut_ && !to_broker_.empty()) {
+	while (upstream_fd_.isValid() && !upstream_shut_ && !to_broker_.empty()) {
 		if (ssl_) {
 			ERR_clear_error();
 			const int rc = SSL_write(
@@ -362,8 +357,8 @@ void BrokerRelay::write_upstream()
 			}
 			ERR_clear_error();
 		} else {
-			const ssize_t n = ::send(upstream_fd_, to_broker_.data(), to_broker_.size(),
-			                         MSG_NOSIGNAL);
+			const ssize_t n = ::send(upstream_fd_.get(), to_broker_.data(),
+			                         to_broker_.size(), MSG_NOSIGNAL);
 			if (n > 0) {
 				drop_sent(static_cast<std::size_t>(n));
 				continue;
@@ -381,7 +376,7 @@ void BrokerRelay::read_upstream()
 {
 	read_wants_write_ = false;
 	char buf[16384];
-	while (upstream_fd_ >= 0 && !broker_eof_ && upstream_room() > 0) {
+	while (upstream_fd_.isValid() && !broker_eof_ && upstream_room() > 0) {
 		const std::size_t want = std::min(sizeof(buf), upstream_room());
 		if (ssl_) {
 			ERR_clear_error();
@@ -400,7 +395,7 @@ void BrokerRelay::read_upstream()
 			ERR_clear_error(); // close_notify, a reset or a TLS error: the broker is
 			                   // gone
 		} else {
-			const ssize_t n = ::recv(upstream_fd_, buf, want, 0);
+			const ssize_t n = ::recv(upstream_fd_.get(), buf, want, 0);
 			if (n > 0) {
 				from_broker_.append(buf, static_cast<std::size_t>(n));
 				continue;
@@ -441,9 +436,9 @@ Status BrokerRelay::move_packets()
 
 void BrokerRelay::write_local()
 {
-	while (local_fd_ >= 0 && !local_shut_ && !to_device_.empty()) {
+	while (local_fd_.isValid() && !local_shut_ && !to_device_.empty()) {
 		const ssize_t n =
-		    ::send(local_fd_, to_device_.data(), to_device_.size(), MSG_NOSIGNAL);
+		    ::send(local_fd_.get(), to_device_.data(), to_device_.size(), MSG_NOSIGNAL);
 		if (n > 0) {
 			to_device_.erase(0, static_cast<std::size_t>(n));
 			continue;
@@ -457,7 +452,7 @@ void BrokerRelay::write_local()
 
 Status BrokerRelay::pump()
 {
-	if (local_fd_ < 0 || upstream_fd_ < 0)
+	if (!local_fd_.isValid() || !upstream_fd_.isValid())
 		return {};
 	// libmosquitto → broker. Its first packet is the CONNECT, which says whether the broker's
 	// packets carry MQTT 5 properties; nothing is forwarded before it has been read.
@@ -491,7 +486,7 @@ Status BrokerRelay::pump()
 
 	// Pass closes on once everything before them has been delivered.
 	if (broker_eof_ && to_device_.empty() && !local_shut_) {
-		::shutdown(local_fd_, SHUT_WR);
+		::shutdown(local_fd_.get(), SHUT_WR);
 		local_shut_ = true;
 	}
 	if (local_eof_ && to_broker_.empty() && !upstream_shut_) {
@@ -500,7 +495,7 @@ Status BrokerRelay::pump()
 			SSL_shutdown(ssl_);
 			ERR_clear_error();
 		}
-		::shutdown(upstream_fd_, SHUT_WR);
+		::shutdown(upstream_fd_.get(), SHUT_WR);
 		upstream_shut_ = true;
 	}
 	return {};
@@ -512,7 +507,7 @@ void BrokerRelay::flush(std::chrono::milliseconds timeout)
 	while (Clock::now() < deadline) {
 		if (!pump())
 			return;
-		if (local_fd_ < 0 || upstream_fd_ < 0 || upstream_shut_ || broker_eof_)
+		if (!local_fd_.isValid() || !upstream_fd_.isValid() || upstream_shut_ || broker_eof_)
 			return;
 		pollfd fds[2];
 		poll_fds(fds[0], fds[1]);

@@ -31,6 +31,7 @@
 
 #include "lethe/common/crypto.h"
 #include "lethe/common/result.h"
+#include "lethe/common/unique_fd.h"
 
 typedef struct ssl_st SSL;
 typedef struct ssl_ctx_st SSL_CTX;
@@ -91,10 +92,10 @@ private:
 	[[nodiscard]] std::size_t upstream_room() const;
 
 	std::string broker_; ///< "host:port", for messages
-	int listen_fd_ = -1;
+	UniqueFD listen_fd_;
 	int local_port_ = 0;
-	int local_fd_ = -1;    ///< the accepted connection from libmosquitto
-	int upstream_fd_ = -1; ///< the broker
+	UniqueFD local_fd_;    ///< the accepted connection from libmosquitto
+	UniqueFD upstream_fd_; ///< the broker
 	SSL_CTX *ctx_ = nullptr;
 	SSL *ssl_ = nullptr;
 	int level_ = 0;           ///< protocol level of the device's CONNECT; 0 until seen

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Hit event JSON (schema lethe.hit/1): serialisation, parsing and validation; UUID v4.
 #include <cmath>
-#include <ctime>
 
 #include <nlohmann/json.hpp>
 
 #include "lethe/publish/event.h"
+
+#include "lethe/common/utc_time.h"
+#include "lethe/common/uuid.h"
 
 namespace lethe::publish {
 
@@ -24,27 +26,8 @@ void set_hit(HitEvent &event, const hotlist::Hit &hit)
 
 std::string new_event_id()
 {
-	auto r = crypto::random_bytes(16);
-	crypto::SecretBytes b = r ? std::move(r).value() : crypto::SecretBytes(16, 0);
-	b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);
-	b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);
-	const std::string h = crypto::to_hex(b.data(), b.size());
-	return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" +
-	       h.substr(16, 4) + "-" + h.substr(20, 12);
-}
-
-std::string format_time_ms(TimePoint t)
-{
-	const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch())
-				.count();
-	const time_t secs = static_cast<time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-	const int frac = static_cast<int>(ms - static_cast<long long>(secs) * 1000);
-	std::tm tm{};
-	gmtime_r(&secs, &tm);
-	char buf[96];
-	std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-		      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-	return buf;
+	auto id = new_uuid4();
+	return id ? std::move(id).value() : std::string();
 }
 
 namespace {
@@ -71,22 +54,6 @@ Result<TimePoint> parse_time_ms(const std::string &s)
 
 } // namespace
 
-bool is_uuid_v4(const std::string &s)
-{
-	if (s.size() != 36)
-		return false;
-	for (std::size_t i = 0; i < s.size(); ++i) {
-		const char c = s[i];
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (c != '-')
-				return false;
-		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-			return false;
-		}
-	}
-	return s[14] == '4' && (s[19] == '8' || s[19] == '9' || s[19] == 'a' || s[19] == 'b');
-}
-
 std::string to_json(const HitEvent &e)
 {
 	json j;
@@ -94,7 +61,7 @@ std::string to_json(const HitEvent &e)
 	j["event_id"] = e.event_id;
 	j["device_id"] = e.device_id;
 	j["camera_id"] = e.camera_id;
-	j["time"] = format_time_ms(e.time);
+	j["time"] = format_utc_ms(e.time);
 	if (e.location) {
 		json loc = {{"lat", e.location->latitude}, {"lon", e.location->longitude}};
 		if (e.location->accuracy_m)

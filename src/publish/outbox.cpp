@@ -8,6 +8,7 @@
 
 
 #include "lethe/common/log.h"
+#include "lethe/common/unique_fd.h"
 #include "lethe/publish/outbox.h"
 
 namespace lethe::publish {
@@ -56,13 +57,12 @@ Result<std::unique_ptr<FileOutboxKeys>> FileOutboxKeys::create(const std::filesy
 	if (!r)
 		return r.error();
 	k->key_ = std::move(r).value();
-	const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
+	const UniqueFD fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+	if (!fd.isValid())
 		return make_error(-errno, "cannot create outbox key file " + file.string());
-	const bool written = ::write(fd, k->key_.data(), k->key_.size()) ==
+	const bool written = ::write(fd.get(), k->key_.data(), k->key_.size()) ==
 			     static_cast<ssize_t>(k->key_.size());
-	const bool synced = ::fsync(fd) == 0;
-	::close(fd);
+	const bool synced = ::fsync(fd.get()) == 0;
 	if (!written || !synced)
 		return make_error(-EIO, "cannot write outbox key file " + file.string());
 	return k;

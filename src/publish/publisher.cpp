@@ -20,6 +20,8 @@
 #include "lethe/common/crypto.h"
 #include "lethe/common/log.h"
 #include "lethe/common/rounding.h"
+#include "lethe/common/utc_time.h"
+#include "lethe/common/uuid.h"
 
 namespace lethe::publish {
 
@@ -101,8 +103,8 @@ Result<std::unique_ptr<Publisher>> Publisher::create(PublisherConfig config, Out
 	if (::sigaction(SIGPIPE, nullptr, &sa) == 0 && sa.sa_handler == SIG_DFL)
 		std::signal(SIGPIPE, SIG_IGN);
 	std::unique_ptr<Publisher> p(new Publisher(std::move(config), outbox, std::move(policy)));
-	p->wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (p->wake_fd_ < 0)
+	p->wake_fd_.reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+	if (!p->wake_fd_.isValid())
 		return make_error(-errno, "publisher: eventfd failed");
 	return p;
 }
@@ -118,8 +120,6 @@ Publisher::~Publisher()
 	stop();
 	if (mosq_)
 		mosquitto_destroy(mosq_);
-	if (wake_fd_ >= 0)
-		::close(wake_fd_);
 }
 
 void Publisher::start()
@@ -151,8 +151,8 @@ void Publisher::stop()
 void Publisher::wake()
 {
 	const std::uint64_t one = 1;
-	if (wake_fd_ >= 0)
-		(void)!::write(wake_fd_, &one, sizeof(one));
+	if (wake_fd_.isValid())
+		(void)!::write(wake_fd_.get(), &one, sizeof(one));
 }
 
 void Publisher::set_error(const std::string &e)
@@ -190,8 +190,12 @@ Status Publisher::publish(const HitEvent &event, const std::string &topic)
 		return make_error(-EINVAL, "hit without a valid plate text");
 	if (!(e.confidence >= 0 && e.confidence <= 1))
 		return make_error(-EINVAL, "confidence must be within 0..1");
-	if (e.event_id.empty())
-		e.event_id = new_event_id();
+	if (e.event_id.empty()) {
+		auto id = new_uuid4(); // the RNG failed: no event goes out under a made-up id
+		if (!id)
+			return id.error();
+		e.event_id = std::move(id).value();
+	}
 	if (e.device_id.empty())
 		e.device_id = config_.device_id;
 	std::string payload = to_json(e);
@@ -266,7 +270,7 @@ std::string Publisher::status_json(bool online) const
 	j["schema"] = "lethe.status/1";
 	j["device_id"] = config_.device_id;
 	j["state"] = online ? "online" : "offline";
-	j["time"] = format_time_ms(std::chrono::system_clock::now());
+	j["time"] = format_utc_ms(std::chrono::system_clock::now());
 	if (online) {
 		std::lock_guard lock(mutex_);
 		j["frames_per_second"] = round_decimals(health_.frames_per_second, 2);
@@ -582,7 +586,8 @@ void Publisher::run()
 			connack_deadline = Clock::now() + 10s;
 		}
 
-		pollfd fds[4] = {{mosquitto_socket(mosq_), POLLIN, 0}, {wake_fd_, POLLIN, 0}, {}, {}};
+		pollfd fds[4] = {
+			{mosquitto_socket(mosq_), POLLIN, 0}, {wake_fd_.get(), POLLIN, 0}, {}, {}};
 		if (mosquitto_want_write(mosq_))
 			fds[0].events |= POLLOUT;
 		if (fds[0].fd < 0 || !relay_) {
@@ -593,7 +598,7 @@ void Publisher::run()
 		::poll(fds, 4, relay_->ready() ? 0 : 100);
 		if (fds[1].revents & POLLIN) {
 			std::uint64_t v = 0;
-			(void)!::read(wake_fd_, &v, sizeof(v));
+			(void)!::read(wake_fd_.get(), &v, sizeof(v));
 		}
 		// The relay first: a broker packet reaches libmosquitto only once it has passed.
 		if (auto relayed = relay_->pump(); !relayed) {

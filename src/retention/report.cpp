@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
-#include <ctime>
 
+#include "lethe/common/utc_time.h"
 #include "lethe/retention/retention.h"
 #include "lethe/store/database.h"
 
@@ -32,19 +32,6 @@ nlohmann::json policy_json(const PolicyRef &p)
 }
 
 } // namespace
-
-std::string format_time(WallTime t)
-{
-	const std::int64_t ms = to_ms(t);
-	const std::time_t secs = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-	std::tm tm{};
-	gmtime_r(&secs, &tm);
-	char buf[96];
-	std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-		      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		      static_cast<int>(((ms % 1000) + 1000) % 1000));
-	return buf;
-}
 
 std::optional<WallTime> persisted_high_water(const fs::path &state_dir)
 {
@@ -195,7 +182,7 @@ nlohmann::json report_json(const Report &r)
 		nlohmann::json j = {{"kept", c.kept},
 				    {"purged", c.purged},
 				    {"not_stored", c.not_stored},
-				    {"oldest", c.oldest ? nlohmann::json(format_time(*c.oldest))
+				    {"oldest", c.oldest ? nlohmann::json(format_utc_ms(*c.oldest))
 							: nlohmann::json(nullptr)},
 				    {"longest_s", static_cast<double>(c.longest_ms) / 1000.0},
 				    {"retention_s", c.retention_s >= 0 ? nlohmann::json(c.retention_s)
@@ -209,14 +196,14 @@ nlohmann::json report_json(const Report &r)
 		installed.push_back(policy_json(p));
 	nlohmann::json j = {
 		{"format", "lethe-retention-report/1"},
-		{"generated", format_time(r.generated)},
+		{"generated", format_utc_ms(r.generated)},
 		{"state_dir", r.state_dir},
 		{"database_present", r.database_present},
 		{"key_mode", r.key_mode.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.key_mode)},
 		{"classes", classes},
 		{"nonhit_longest_s", static_cast<double>(r.nonhit_longest_ms) / 1000.0},
 		{"nonhit_plaintext_max_us", r.nonhit_plaintext_max_us},
-		{"high_water", r.high_water ? nlohmann::json(format_time(*r.high_water))
+		{"high_water", r.high_water ? nlohmann::json(format_utc_ms(*r.high_water))
 					    : nlohmann::json(nullptr)},
 		{"clock_setback_s", static_cast<double>(r.clock_setback_ms) / 1000.0},
 		{"applied_policy", r.applied ? policy_json(*r.applied) : nlohmann::json(nullptr)},
@@ -231,7 +218,7 @@ std::string report_text(const Report &r)
 {
 	std::string out;
 	char line[256];
-	out += "Retention report for " + r.state_dir + " at " + format_time(r.generated) + "\n";
+	out += "Retention report for " + r.state_dir + " at " + format_utc_ms(r.generated) + "\n";
 	if (!r.database_present)
 		out += "  no retention database: nothing has been stored\n";
 	out += "  key mode: " + (r.key_mode.empty() ? std::string("unknown") : r.key_mode) + "\n\n";
@@ -245,7 +232,7 @@ std::string report_text(const Report &r)
 			      c.retention_s >= 0 ? std::to_string(c.retention_s).c_str() : "?",
 			      static_cast<double>(c.longest_ms) / 1000.0,
 			      c.keys >= 0 ? std::to_string(c.keys).c_str() : "ram",
-			      c.oldest ? format_time(*c.oldest).c_str() : "-");
+			      c.oldest ? format_utc_ms(*c.oldest).c_str() : "-");
 		out += line;
 	}
 	std::snprintf(line, sizeof(line),

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "lethe/common/log.h"
+#include "lethe/common/unique_fd.h"
+#include "lethe/common/uuid.h"
 
 namespace lethe::retention {
 namespace {
@@ -67,17 +69,6 @@ std::string_view purpose_of(DataClass c)
 	return "";
 }
 
-std::string uuid4()
-{
-	auto r = crypto::random_bytes(16);
-	crypto::Bytes b = r ? crypto::Bytes(r->begin(), r->end()) : crypto::Bytes(16, 0);
-	b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);
-	b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);
-	const std::string h = crypto::to_hex(b);
-	return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
-	       "-" + h.substr(20);
-}
-
 std::string aad_for(std::string_view kind, std::string_view event_id)
 {
 	return "lethe/" + std::string(kind) + "/v1|" + std::string(event_id);
@@ -86,22 +77,21 @@ std::string aad_for(std::string_view kind, std::string_view event_id)
 /// Create the database file 0600 before SQLite does (its -wal/-shm inherit the mode).
 Status precreate(const fs::path &path)
 {
-	const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
+	const UniqueFD fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+	if (!fd.isValid())
 		return make_error(-errno, "create " + path.string() + ": " + std::strerror(errno));
-	::fchmod(fd, 0600);
-	::close(fd);
+	::fchmod(fd.get(), 0600);
 	return {};
 }
 
 /// Allocate the reserve file (zeros), or remove what was allocated if the disk has no room.
 bool make_reserve(const fs::path &path, std::uintmax_t bytes)
 {
-	const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
+	UniqueFD fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+	if (!fd.isValid())
 		return false;
-	const int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes));
-	::close(fd);
+	const int rc = ::posix_fallocate(fd.get(), 0, static_cast<off_t>(bytes));
+	fd.reset();
 	if (rc != 0)
 		::unlink(path.c_str());
 	return rc == 0;
@@ -491,7 +481,13 @@ Result<std::int64_t> Retention::record_hit(const Hit &hit_in)
 			++not_stored_[static_cast<std::size_t>(DataClass::HitImage)];
 		return std::int64_t{0};
 	}
-	const std::string event_id = hit_in.event_id.empty() ? uuid4() : hit_in.event_id;
+	std::string event_id = hit_in.event_id;
+	if (event_id.empty()) {
+		auto id = new_uuid4();
+		if (!id)
+			return id.error();
+		event_id = std::move(id).value();
+	}
 	const WallTime now = time_.now();
 	// The record's time is the sighting's, and its retention runs from there (purge() counts
 	// from seen_ms as well), never from a time later than now.

@@ -10,6 +10,7 @@
 
 #include "lethe/common/crypto.h"
 #include "lethe/common/log.h"
+#include "lethe/common/uuid.h"
 #include "lethe/publish/event.h"
 
 namespace lethe::route {
@@ -95,8 +96,17 @@ void HitRouter::route_hit(const track::ReadEvent &event, const hotlist::Hit &hit
 {
 	const policy::Policy &policy = context.policy;
 	++hits_;
+	// One id for the event every broker gets, its audit entries and the hit record.
+	auto id = new_uuid4();
+	if (!id) {
+		++hits_unpublished_;
+		++store_errors_;
+		LOG(Publish, Error) << "hit on list " << hit.entry.list_id
+		                    << " not routed: no event id (" << id.error().message << ")";
+		return;
+	}
 	publish::HitEvent ev;
-	ev.event_id = publish::new_event_id();
+	ev.event_id = std::move(id).value();
 	ev.device_id = context.device_id;
 	ev.camera_id = event.camera_id;
 	ev.time = event.first_seen;

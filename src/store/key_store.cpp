@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lethe/common/atomic_file.h"
 #include "lethe/common/log.h"
+#include "lethe/common/unique_fd.h"
 
 namespace lethe::store {
 namespace {
@@ -55,61 +57,36 @@ Error errno_error(const std::string &what, const fs::path &path, int err)
 	return make_error(-err, what + " " + path.string() + ": " + std::strerror(err));
 }
 
-Status fsync_dir(const fs::path &dir)
+/// Secret bytes as the text view fsutil::write_all() takes (no copy is made).
+std::string_view as_chars(const crypto::SecretBytes &bytes)
 {
-	const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return errno_error("open directory", dir, errno);
-	const int rc = ::fsync(fd);
-	const int err = errno;
-	::close(fd);
-	if (rc != 0)
-		return errno_error("fsync directory", dir, err);
-	return {};
-}
-
-Status write_all(int fd, const void *data, std::size_t size, const fs::path &path)
-{
-	const auto *p = static_cast<const std::uint8_t *>(data);
-	while (size) {
-		const ssize_t n = ::write(fd, p, size);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno_error("write", path, errno);
-		}
-		p += n;
-		size -= static_cast<std::size_t>(n);
-	}
-	return {};
+	return {reinterpret_cast<const char *>(bytes.data()), bytes.size()};
 }
 
 /// Overwrite a file's bytes with random data, fsync, unlink, fsync the directory.
 Status shred(const fs::path &path)
 {
-	const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
+	UniqueFD fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
+	if (!fd.isValid()) {
 		if (errno == ENOENT)
 			return {};
 		return errno_error("open for destruction", path, errno);
 	}
 	struct stat st {};
 	Status status;
-	if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+	if (::fstat(fd.get(), &st) == 0 && st.st_size > 0) {
 		auto noise = crypto::random_bytes(static_cast<std::size_t>(st.st_size));
-		if (!noise) {
-			::close(fd);
+		if (!noise)
 			return noise.error();
-		}
-		status = write_all(fd, noise->data(), noise->size(), path);
-		if (status && ::fsync(fd) != 0)
+		status = fsutil::write_all(fd.get(), as_chars(*noise), path);
+		if (status && ::fsync(fd.get()) != 0)
 			status = errno_error("fsync", path, errno);
 	}
-	::close(fd);
+	fd.reset();
 	// Unlink even if the overwrite failed: the key must go either way.
 	if (::unlink(path.c_str()) != 0 && errno != ENOENT)
 		return errno_error("unlink", path, errno);
-	if (Status s = fsync_dir(path.parent_path()); !s)
+	if (Status s = fsutil::fsync_dir(path.parent_path()); !s)
 		return s;
 	return status;
 }
@@ -184,10 +161,12 @@ Status KeyStore::load()
 
 		crypto::SecretBytes buf(kFileSize + 1);
 		std::size_t got = 0;
-		const int fd = bad ? -1 : ::open(de.path().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd >= 0) {
+		const int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW;
+		const UniqueFD fd(bad ? -1 : ::open(de.path().c_str(), flags));
+		if (fd.isValid()) {
 			for (;;) {
-				const ssize_t n = ::read(fd, buf.data() + got, buf.size() - got);
+				const ssize_t n =
+					::read(fd.get(), buf.data() + got, buf.size() - got);
 				if (n < 0 && errno == EINTR)
 					continue;
 				if (n <= 0)
@@ -196,7 +175,6 @@ Status KeyStore::load()
 				if (got == buf.size())
 					break;
 			}
-			::close(fd);
 		}
 		if (bad || got != kFileSize || std::memcmp(buf.data(), kMagic, 8) != 0) {
 			// Unreadable key: its data is lost anyway. Destroy it rather than keep junk
@@ -234,14 +212,13 @@ Status KeyStore::write_file(const Entry &entry) const
 	put64(buf.data() + 16, static_cast<std::uint64_t>(entry.info.length.count()));
 	std::memcpy(buf.data() + 24, entry.key.data(), crypto::kAesKeySize);
 
-	const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-			      0600);
-	if (fd < 0)
+	UniqueFD fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+	if (!fd.isValid())
 		return errno_error("create", tmp, errno);
-	Status s = write_all(fd, buf.data(), buf.size(), tmp);
-	if (s && ::fsync(fd) != 0)
+	Status s = fsutil::write_all(fd.get(), as_chars(buf), tmp);
+	if (s && ::fsync(fd.get()) != 0)
 		s = errno_error("fsync", tmp, errno);
-	::close(fd);
+	fd.reset();
 	if (!s) {
 		(void)shred(tmp);
 		return s;
@@ -251,7 +228,7 @@ Status KeyStore::write_file(const Entry &entry) const
 		(void)shred(tmp);
 		return errno_error("rename", final_path, err);
 	}
-	return fsync_dir(dir_);
+	return fsutil::fsync_dir(dir_);
 }
 
 Result<EpochKey> KeyStore::current(std::string_view purpose_name, WallTime now,

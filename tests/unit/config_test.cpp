@@ -200,6 +200,10 @@ TEST(Config, RelativePathsAndWildcardTopicsRefused)
 				 "hit_topic = \"lethe/#\"\n");
 	EXPECT_NE(e.find("t.toml:3: device.state_dir: must be an absolute path"), std::string::npos) << e;
 	EXPECT_NE(e.find("t.toml:6: broker[0].hit_topic: 1..256 bytes, no wildcards"), std::string::npos) << e;
+	// The policy's topic rule (is_publish_topic) holds here too: no broker-reserved $ topic.
+	const auto reserved = errors_of("[device]\nid = \"a\"\n[[broker]]\nname = \"b\"\n"
+					"hit_topic = \"$SYS/hits\"\n");
+	EXPECT_NE(reserved.find("t.toml:5: broker[0].hit_topic"), std::string::npos) << reserved;
 }
 
 TEST(Config, CliCheckReportsFileLineAndExitCodes)

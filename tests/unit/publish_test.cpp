@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lethe/common/utc_time.h"
 #include "lethe/publish/mqtt_inspect.h"
 #include "lethe/publish/publisher.h"
 #include "support/lethed_fixture.h"
@@ -1004,7 +1005,7 @@ TEST(Event, JsonRoundTripAndValidation)
 	auto back = event_from_json(j);
 	ASSERT_TRUE(back) << back.error().message;
 	EXPECT_EQ(back->event_id, e.event_id);
-	EXPECT_EQ(format_time_ms(back->time), format_time_ms(e.time));
+	EXPECT_EQ(format_utc_ms(back->time), format_utc_ms(e.time));
 	EXPECT_TRUE(back->location_text.empty());
 	EXPECT_EQ(j.find("location_text"), std::string::npos); // omitted when there is none
 	// A free-text location is published as written, and read back.

@@ -28,6 +28,7 @@
 #include "lethe/audit/audit_target.h"
 #include "lethe/audit/device_identity.h"
 #include "lethe/common/result.h"
+#include "lethe/common/utc_time.h"
 #include "lethe/policy/policy.h"
 
 namespace lethe::audit {
@@ -191,8 +192,12 @@ private:
 	std::optional<std::pair<TimePoint, MonoPoint>> time_base_;
 };
 
-/// UTC timestamps: "2026-11-26T15:04:05.123Z".
-[[nodiscard]] std::string format_time(TimePoint t);
+/// UTC timestamps: "2026-11-26T15:04:05.123Z" (lethe::format_utc_ms, under the name the
+/// audit code and lethed use).
+[[nodiscard]] inline std::string format_time(TimePoint t)
+{
+	return format_utc_ms(t);
+}
 /// Parse "YYYY-MM-DDTHH:MM:SS[.mmm]Z", "YYYY-MM-DD", "@UNIX", or "now-DURATION"/"DURATION"
 /// relative to now ("24h", "7d", "30min", "90s"; policy::parse_duration, so "30m" is refused).
 [[nodiscard]] Result<TimePoint> parse_time(std::string_view text, TimePoint now = Clock::now());

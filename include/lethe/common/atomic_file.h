@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// Crash-safe file writes (temp file, fsync, rename, fsync directory), bounded and secret reads.
+// Crash-safe file writes (temp file, fsync, rename, fsync directory), bounded and secret reads,
+// and the low-level pieces they share (write_all, fsync_dir).
 #pragma once
 
 #include <cstddef>
@@ -36,5 +37,9 @@ namespace lethe::fsutil {
 
 /// fsync a directory (after creating, renaming or removing entries in it).
 [[nodiscard]] Status fsync_dir(const std::filesystem::path &dir);
+
+/// Write all of `data` to `fd`, going on after short writes and EINTR; a write that makes
+/// no progress is -EIO. Errors name `path`, the file `fd` is open on.
+[[nodiscard]] Status write_all(int fd, std::string_view data, const std::filesystem::path &path);
 
 } // namespace lethe::fsutil

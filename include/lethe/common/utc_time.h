@@ -27,4 +27,8 @@ enum class UtcForm {
 /// "-infinity"/"infinity" (an open validity bound).
 [[nodiscard]] std::string format_utc(UtcTime t);
 
+/// "2026-11-26T15:00:00.123Z" (UTC, milliseconds): the form of audit records, hit events and
+/// retention reports.
+[[nodiscard]] std::string format_utc_ms(UtcTime t);
+
 } // namespace lethe

@@ -10,6 +10,7 @@
 
 #include "lethe/common/crypto.h"
 #include "lethe/common/result.h"
+#include "lethe/common/uuid.h"
 #include "lethe/hotlist/hotlist.h"
 
 namespace lethe::publish {
@@ -59,12 +60,12 @@ struct HitEvent {
 /// Fill the hot-list fields of an event from a matcher hit.
 void set_hit(HitEvent &event, const hotlist::Hit &hit);
 
-/// A random (version 4) UUID, lower-case hex with dashes.
+/// A random (version 4) UUID, lower-case hex with dashes (lethe::new_uuid4); empty when the
+/// system RNG fails, and Publisher::publish() then draws again and refuses the hit if that
+/// fails too: an event never goes out with an all-zero or empty id.
 [[nodiscard]] std::string new_event_id();
 /// Is s an event id as new_event_id() makes them (a lower-case UUID v4)?
-[[nodiscard]] bool is_uuid_v4(const std::string &s);
-/// "2026-11-26T15:04:05.123Z"
-[[nodiscard]] std::string format_time_ms(TimePoint t);
+using ::lethe::is_uuid_v4;
 
 /// The event as compact JSON (the MQTT payload). verification_required is always true.
 [[nodiscard]] std::string to_json(const HitEvent &event);

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "lethe/common/result.h"
+#include "lethe/common/unique_fd.h"
 #include "lethe/policy/policy.h"
 #include "lethe/publish/event.h"
 #include "lethe/publish/outbox.h"
@@ -150,7 +151,7 @@ private:
 	Outbox &outbox_;
 	struct mosquitto *mosq_ = nullptr;
 	std::unique_ptr<BrokerRelay> relay_; ///< libmosquitto's only way to the broker
-	int wake_fd_ = -1;
+	UniqueFD wake_fd_;
 
 	mutable std::mutex mutex_; ///< guards everything below
 	mutable std::condition_variable cv_;

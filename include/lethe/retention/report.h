@@ -74,7 +74,4 @@ struct Report {
 [[nodiscard]] WallTime trusted_now(const std::filesystem::path &state_dir,
 				   WallTime wall = std::chrono::system_clock::now());
 
-/// ISO 8601 UTC with milliseconds ("2026-11-26T15:30:00.123Z").
-[[nodiscard]] std::string format_time(WallTime t);
-
 } // namespace lethe::retention
