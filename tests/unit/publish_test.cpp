@@ -20,6 +20,7 @@
 #include "lethe/publish/publisher.h"
 #include "support/lethed_fixture.h"
 #include "support/mosquitto_fixture.h"
+#include "support/policies.h"
 #include "support/required_tool.h"
 #include "support/temp_dir.h"
 
@@ -35,18 +36,12 @@ const std::string kStatusTopic = "lethe/status/dev1";
 policy::Policy allow(const MosquittoBroker &broker, std::vector<std::string> topics = {kHitTopic,
 										       kStatusTopic})
 {
-	policy::Policy p;
-	p.id = "test-policy";
-	p.version = 7;
-	p.retention.outbox = 3600s;
-	p.hotlist.categories = {"stolen"};
-	policy::Recipient r;
-	r.name = "agency";
-	r.broker = broker.address();
-	r.topics = std::move(topics);
-	r.purpose = "tests";
-	p.recipients.push_back(r);
-	return p;
+	return make_policy(0s, 0s,
+			   {.version = 7,
+			    .outbox = 3600s,
+			    .hotlist_categories = {"stolen"},
+			    .recipients = {
+				{"agency", broker.address(), std::move(topics), "tests", true}}});
 }
 
 PublisherConfig config(const MosquittoBroker &broker)
@@ -472,11 +467,10 @@ TEST(Publish, BrokerHangingUpMidPacketIsReportedClearlyAndRetried)
 	c.status_topic = kStatusTopic;
 	c.backoff_min = 10ms;
 	c.backoff_max = 50ms;
-	policy::Policy p;
-	p.id = "test-policy";
-	p.version = 1;
-	p.retention.outbox = 3600s;
-	p.recipients.push_back({"agency", c.broker(), {kHitTopic, kStatusTopic}, "tests", true});
+	const auto p = make_policy(
+	    0s, 0s,
+	    {.outbox = 3600s,
+	     .recipients = {{"agency", c.broker(), {kHitTopic, kStatusTopic}, "tests", true}}});
 	auto pub = std::move(Publisher::create(c, *rig.outbox, p)).value();
 	pub->start();
 	ASSERT_TRUE(pub->publish(hit("CUT1234")));
