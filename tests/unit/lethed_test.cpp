@@ -174,8 +174,12 @@ TEST(Lethed, ControlSocketReloadAndCleanShutdown)
 	EXPECT_NE(bad.output.find("unsupported extension"), std::string::npos) << bad.output;
 	EXPECT_FALSE(fs::exists(d.dir / "aim.txt"));
 
-	// No hits yet. Install a hot list that lists the vehicle and reload: hits arrive.
-	std::this_thread::sleep_for(1s);
+	// No hits yet: once the passing vehicle has been read, tracked and routed as a non-hit (the
+	// decision that would have published it), nothing has been published. Then install a hot
+	// list that lists the vehicle and reload: hits arrive.
+	ASSERT_TRUE(wait_until([&] { return control(d, "status").value("nonhits", 0) >= 1; }, 90s))
+	    << lethe::test::read_file(d.log);
+	EXPECT_EQ(control(d, "status").value("hits", -1), 0);
 	EXPECT_EQ(sub.messages().size(), 0u);
 	d.install_hotlist({"ZZZ9999", "7ABC123"}, 2);
 	lethed.signal(SIGHUP);
@@ -185,7 +189,14 @@ TEST(Lethed, ControlSocketReloadAndCleanShutdown)
 	// A broken configuration is refused on reload; the daemon keeps running.
 	lethe::test::write_file(d.config, "[device]\nid = \"test-dev\"\n[pipeline]\nworkers = 0\n");
 	lethed.signal(SIGHUP);
-	std::this_thread::sleep_for(1s);
+	// The refusal in the log shows the reload was handled: only then is "still running" news.
+	ASSERT_TRUE(wait_until(
+	    [&] {
+		    const std::string log = lethe::test::read_file(d.log);
+		    return log.find(":4: pipeline.workers") != std::string::npos;
+	    },
+	    30s))
+	    << lethe::test::read_file(d.log);
 	EXPECT_TRUE(lethed.running());
 	EXPECT_TRUE(control(d, "status").value("ok", false));
 	EXPECT_NE(lethe::test::read_file(d.log).find(":4: pipeline.workers"), std::string::npos);
