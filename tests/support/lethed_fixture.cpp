@@ -142,12 +142,19 @@ std::string LethedDevice::cli_env() const
 LethedProcess::LethedProcess(const LethedDevice &d, bool exit_when_done,
 			     const std::vector<std::pair<std::string, std::string>> &env,
 			     bool append_log)
+    : LethedProcess(d.config, d.log, exit_when_done, env, append_log)
+{
+}
+
+LethedProcess::LethedProcess(const fs::path &config, const fs::path &log, bool exit_when_done,
+			     const std::vector<std::pair<std::string, std::string>> &env,
+			     bool append_log)
 {
 	pid_ = ::fork();
 	if (pid_ == 0) {
 		for (const auto &[k, v] : env)
 			::setenv(k.c_str(), v.c_str(), 1);
-		const int fd = ::open(d.log.c_str(),
+		const int fd = ::open(log.c_str(),
 				      O_WRONLY | O_CREAT | (append_log ? O_APPEND : O_TRUNC), 0600);
 		::dup2(fd, 2);
 		::dup2(fd, 1);
@@ -156,7 +163,7 @@ LethedProcess::LethedProcess(const LethedDevice &d, bool exit_when_done,
 		// leaves lethed (or its emulator) with this pid, for signals.
 		const std::string script = std::string("exec ") + LETHED_PATH + " \"$@\"";
 		std::vector<const char *> argv = {"/bin/sh", "-c", script.c_str(), "lethed",
-						  "--config", d.config.c_str()};
+						  "--config", config.c_str()};
 		if (exit_when_done)
 			argv.push_back("--exit-when-done");
 		argv.push_back(nullptr);

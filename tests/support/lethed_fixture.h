@@ -91,6 +91,11 @@ public:
 	LethedProcess(const LethedDevice &d, bool exit_when_done,
 		      const std::vector<std::pair<std::string, std::string>> &env = {},
 		      bool append_log = false);
+	/// lethed --config config, without a LethedDevice (a configuration of the test's own).
+	LethedProcess(const std::filesystem::path &config, const std::filesystem::path &log,
+		      bool exit_when_done,
+		      const std::vector<std::pair<std::string, std::string>> &env = {},
+		      bool append_log = false);
 	~LethedProcess();
 	LethedProcess(const LethedProcess &) = delete;
 	LethedProcess &operator=(const LethedProcess &) = delete;
