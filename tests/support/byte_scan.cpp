@@ -92,4 +92,17 @@ std::vector<ByteScanner::Found> ByteScanner::scan_tree(const std::filesystem::pa
 	return out;
 }
 
+std::vector<std::string> forensic_scan(const std::filesystem::path &dir,
+				       const std::vector<std::string> &texts)
+{
+	ByteScanner scanner;
+	for (std::size_t i = 0; i < texts.size(); ++i)
+		scanner.add_text(texts[i], static_cast<int>(i));
+	std::vector<std::string> found;
+	for (const auto &f : scanner.scan_tree(dir))
+		found.push_back(texts[static_cast<std::size_t>(f.id)] + " (" + f.encoding +
+				") in " + f.file.string() + " at " + std::to_string(f.offset));
+	return found;
+}
+
 } // namespace lethe::test

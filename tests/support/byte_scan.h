@@ -56,4 +56,9 @@ private:
 	mutable std::size_t files_ = 0;
 };
 
+/// Every byte of every regular file under dir, searched for each text in ASCII/UTF-8, UTF-16LE
+/// and UTF-16BE: one line "TEXT (ENCODING) in FILE at OFFSET" per occurrence; empty if none.
+[[nodiscard]] std::vector<std::string> forensic_scan(const std::filesystem::path &dir,
+						     const std::vector<std::string> &texts);
+
 } // namespace lethe::test

@@ -50,7 +50,22 @@ fs::path make_replay(const fs::path &dir, const std::vector<std::string> &sample
 	return dir;
 }
 
-LethedDevice::LethedDevice(const MosquittoBroker &broker, const std::string &retention)
+std::string lethed_retention(const std::vector<std::pair<std::string, std::string>> &periods)
+{
+	std::string text = "\n" + kLethedTestRetention; // every key after a newline
+	for (const auto &[key, value] : periods) {
+		const auto at = text.find("\n" + key + " = \"");
+		EXPECT_NE(at, std::string::npos) << key;
+		if (at == std::string::npos)
+			continue;
+		const auto from = at + key.size() + 5; // past "\nKEY = \""
+		text.replace(from, text.find('"', from) - from, value);
+	}
+	return text.substr(1);
+}
+
+LethedDevice::LethedDevice(const MosquittoBroker &broker, const std::string &retention,
+			   bool retro_hit_queries)
 {
 	fs::create_directories(state);
 	fs::create_directories(trust);
@@ -63,7 +78,7 @@ issuer = "test officer"
 jurisdiction = "TEST"
 not_before = 2025-01-01T00:00:00Z
 not_after = 2034-12-31T23:59:59Z
-retro_hit_queries = false
+retro_hit_queries = )" + std::string(retro_hit_queries ? "true" : "false") + R"(
 [retention]
 )" + retention + R"([hotlist]
 max_age = "7d"
@@ -78,6 +93,7 @@ topics = [")" + kLethedTopic + R"("]
 purpose = "test"
 public_agency = true
 )");
+	// Installed before any config names this directory: a staging install, no role.
 	sh(kCli + " policy sign --key " + (dir / "officer.key").string() + " --out " +
 	   (dir / "policy.bundle").string() + " " + (dir / "policy.toml").string());
 	sh(kCli + " policy install --trust " + trust.string() + " --state-dir " + state.string() +
@@ -111,10 +127,26 @@ void LethedDevice::write_config(const MosquittoBroker &broker, const fs::path &r
 				   replay.string() + "\"\nfps = 25\n" + camera_extra +
 				   "[[broker]]\nname = \"test\"\nport = " + std::to_string(broker.port()) +
 				   "\nhit_topic = \"" + kLethedTopic +
-				   "\"\n[roles]\ntechnician = [\"root\"]\n");
+				   "\"\n[roles]\n" + roles);
+	// A role map anyone may write is refused: keep it 0644.
+	fs::permissions(config, fs::perms::owner_read | fs::perms::owner_write |
+					fs::perms::group_read | fs::perms::others_read);
+}
+
+std::string LethedDevice::cli_env() const
+{
+	return "LETHE_CONFIG=" + config.string() + " LETHE_STATE_DIR=" + state.string() +
+	       " LETHE_TRUST_DIR=" + trust.string() + " ";
 }
 
 LethedProcess::LethedProcess(const LethedDevice &d, bool exit_when_done,
+			     const std::vector<std::pair<std::string, std::string>> &env,
+			     bool append_log)
+    : LethedProcess(d.config, d.log, exit_when_done, env, append_log)
+{
+}
+
+LethedProcess::LethedProcess(const fs::path &config, const fs::path &log, bool exit_when_done,
 			     const std::vector<std::pair<std::string, std::string>> &env,
 			     bool append_log)
 {
@@ -122,7 +154,7 @@ LethedProcess::LethedProcess(const LethedDevice &d, bool exit_when_done,
 	if (pid_ == 0) {
 		for (const auto &[k, v] : env)
 			::setenv(k.c_str(), v.c_str(), 1);
-		const int fd = ::open(d.log.c_str(),
+		const int fd = ::open(log.c_str(),
 				      O_WRONLY | O_CREAT | (append_log ? O_APPEND : O_TRUNC), 0600);
 		::dup2(fd, 2);
 		::dup2(fd, 1);
@@ -131,7 +163,7 @@ LethedProcess::LethedProcess(const LethedDevice &d, bool exit_when_done,
 		// leaves lethed (or its emulator) with this pid, for signals.
 		const std::string script = std::string("exec ") + LETHED_PATH + " \"$@\"";
 		std::vector<const char *> argv = {"/bin/sh", "-c", script.c_str(), "lethed",
-						  "--config", d.config.c_str()};
+						  "--config", config.c_str()};
 		if (exit_when_done)
 			argv.push_back("--exit-when-done");
 		argv.push_back(nullptr);

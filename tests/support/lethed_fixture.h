@@ -39,6 +39,10 @@ audit_log_minimum = "1d"
 key_rotation = "1h"
 )";
 
+/// kLethedTestRetention with some periods changed, e.g. {{"nonhit_digest", "2s"}}. Fails the
+/// current test if a key is not in the table.
+std::string lethed_retention(const std::vector<std::pair<std::string, std::string>> &periods);
+
 /// The project's bundled sample images (tests/data/samples/NAME).
 std::filesystem::path sample_image(const std::string &name);
 
@@ -55,21 +59,28 @@ struct LethedDevice {
 	std::filesystem::path state = dir / "state", trust = dir / "trust", run = dir / "run",
 			      config = dir / "lethed.toml", log = dir / "lethed.log";
 	unsigned workers = 2; ///< pipeline.workers in write_config()
+	/// The body of the [roles] table write_config() writes (the tests run as root).
+	std::string roles = "technician = [\"root\"]\n";
 
-	/// retention: the body of the policy's [retention] table.
+	/// retention: the body of the policy's [retention] table; retro_hit_queries: the policy's.
 	explicit LethedDevice(const MosquittoBroker &broker,
-			      const std::string &retention = kLethedTestRetention);
+			      const std::string &retention = kLethedTestRetention,
+			      bool retro_hit_queries = false);
 
 	/// Sign and install a hot list (category stolen-vehicle) of these plates.
 	void install_hotlist(const std::vector<std::string> &plates, int version);
 
-	/// Write the config: one replay camera "cam-a", one broker "test" publishing kLethedTopic.
-	/// camera_extra / tracker_extra: more keys for [[camera]] / [tracker].
+	/// Write the config (mode 0644): one replay camera "cam-a", one broker "test" publishing
+	/// kLethedTopic, `roles`. camera_extra / tracker_extra: more keys for [[camera]] /
+	/// [tracker].
 	void write_config(const MosquittoBroker &broker, const std::filesystem::path &replay,
 			  const std::string &camera_extra = {},
 			  const std::string &tracker_extra = {}) const;
 	/// The control socket's path.
 	[[nodiscard]] std::filesystem::path control_socket() const { return run / "control.sock"; }
+	/// Environment for CLI commands acting on this device's state directory: its config
+	/// (which names the directory, so local installs check the caller's role) and trust.
+	[[nodiscard]] std::string cli_env() const;
 };
 
 /// lethed as a child process, stdout and stderr into the device's log (truncated, or appended
@@ -78,6 +89,11 @@ class LethedProcess
 {
 public:
 	LethedProcess(const LethedDevice &d, bool exit_when_done,
+		      const std::vector<std::pair<std::string, std::string>> &env = {},
+		      bool append_log = false);
+	/// lethed --config config, without a LethedDevice (a configuration of the test's own).
+	LethedProcess(const std::filesystem::path &config, const std::filesystem::path &log,
+		      bool exit_when_done,
 		      const std::vector<std::pair<std::string, std::string>> &env = {},
 		      bool append_log = false);
 	~LethedProcess();

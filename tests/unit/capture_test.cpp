@@ -14,6 +14,7 @@
 #include "lethe/capture/frame_source.h"
 #include "lethe/capture/image_file.h"
 #include "lethe/capture/synthetic.h"
+#include "support/lethed_fixture.h"
 #include "support/temp_dir.h"
 
 namespace {
@@ -346,7 +347,10 @@ TEST(CaptureThread, SourceThatDisappearsAndReturnsIsReopened)
 	ASSERT_TRUE(wait([&] { return !t.stats().open && t.stats().failures >= 2; }))
 		<< "failures=" << t.stats().failures;
 	const int during = frames.load();
-	std::this_thread::sleep_for(100ms);
+	// Two more reopen attempts failed since: the thread went on trying, and no frame came.
+	const auto failures = t.stats().failures;
+	ASSERT_TRUE(lethe::test::wait_until([&] { return t.stats().failures >= failures + 2; }, 5s))
+		<< "failures=" << t.stats().failures;
 	EXPECT_LE(frames.load(), during + 1);
 	EXPECT_FALSE(t.stats().last_error.empty());
 
@@ -368,7 +372,8 @@ TEST(CaptureThread, StopInterruptsBackoff)
 	CaptureThread t(must(create_source(spec, FramePool::create(2))),
 			Backoff{10000ms, 10000ms}, [](FramePtr) {});
 	t.start();
-	std::this_thread::sleep_for(100ms);
+	// The first open has failed: the thread is in (or entering) its 10 s back-off.
+	ASSERT_TRUE(lethe::test::wait_until([&] { return t.stats().failures >= 1; }, 5s));
 	const auto t0 = std::chrono::steady_clock::now();
 	t.stop();
 	EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);

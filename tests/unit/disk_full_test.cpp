@@ -9,6 +9,7 @@
 
 #include "lethe/audit/audit_log.h"
 #include "lethe/retention/retention.h"
+#include "support/policies.h"
 #include "support/temp_dir.h"
 #include "support/tmpfs.h"
 
@@ -18,16 +19,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+/// Everything kept 10 s.
 policy::Policy short_policy()
 {
-	policy::Policy p = policy::strictest();
-	p.id = "disk-full-test";
-	p.version = 1;
-	p.retention.nonhit_digest = seconds{10};
-	p.retention.hit_record = seconds{10};
-	p.retention.hit_image = seconds{10};
-	p.retention.key_rotation = seconds{60};
-	return p;
+	return test::make_policy(seconds{10}, seconds{10}, {.id = "disk-full-test", .version = 1});
 }
 
 retention::Config config(const fs::path &state, const retention::Clock &clock)

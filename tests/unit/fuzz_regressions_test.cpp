@@ -29,6 +29,7 @@
 #include "lethe/publish/outbox.h"
 #include "lethe/publish/publisher.h"
 #include "lethe/store/database.h"
+#include "support/lethed_fixture.h"
 #include "support/mosquitto_fixture.h"
 #include "support/temp_dir.h"
 
@@ -141,20 +142,7 @@ TEST(FuzzRegressions, ControlSocketNonStringCameraIsRefusedAndDaemonStaysUp)
 	                             (dir / "run").string() + "\"\nkey_mode = \"ram\"\n" +
 	                             "[roles]\ntechnician = [\"" + g->gr_name + "\"]\n");
 	const fs::path log = dir / "lethed.log";
-	const pid_t pid = ::fork();
-	ASSERT_GE(pid, 0);
-	if (pid == 0) {
-		const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		::dup2(fd, 1);
-		::dup2(fd, 2);
-		// LETHED_PATH is a shell command prefix (under qemu-user it starts with the
-		// emulator): exec through the shell, which leaves lethed with this pid.
-		const std::string script = std::string("exec ") + LETHED_PATH + " \"$@\"";
-		const char *argv[] = {"/bin/sh", "-c",          script.c_str(), "lethed",
-		                      "--config", config.c_str(), nullptr};
-		::execv("/bin/sh", const_cast<char *const *>(argv));
-		::_exit(127);
-	}
+	test::LethedProcess lethed(config, log, false);
 	const fs::path socket = dir / "run" / "control.sock";
 	auto status_ok = [&] {
 		const auto r = nlohmann::json::parse(
@@ -176,15 +164,9 @@ TEST(FuzzRegressions, ControlSocketNonStringCameraIsRefusedAndDaemonStaysUp)
 		EXPECT_TRUE(status_ok()) << "daemon gone after " << bad << test::read_file(log);
 	}
 
-	::kill(pid, SIGTERM);
-	int status = 0;
-	for (int i = 0; i < 300 && ::waitpid(pid, &status, WNOHANG) == 0; ++i)
-		std::this_thread::sleep_for(100ms);
-	if (::waitpid(pid, &status, WNOHANG) == 0) {
-		::kill(pid, SIGKILL);
-		::waitpid(pid, &status, 0);
-	}
-	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << test::read_file(log);
+	// A clean exit within 30 s (killed when destroyed otherwise).
+	lethed.signal(SIGTERM);
+	EXPECT_EQ(lethed.wait(30s), 0) << test::read_file(log);
 }
 
 /// A fake MQTT broker on 127.0.0.1:port, plain TCP, one connection at a time: it reads the

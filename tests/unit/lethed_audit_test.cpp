@@ -2,12 +2,10 @@
 // lethed's audit trail through the running daemon (replay source, real mosquitto): what a run
 // records, the role × command matrix of the control socket, purges, key destruction and
 // audit-log retention, retro-hit queries, and the role check of local installs.
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,8 +23,8 @@
 #include <nlohmann/json.hpp>
 
 #include "lethe/audit/audit_log.h"
-#include "lethe/capture/synthetic.h"
 #include "lethe/common/crypto.h"
+#include "support/byte_scan.h"
 #include "support/lethed_fixture.h"
 #include "support/mosquitto_fixture.h"
 #include "support/temp_dir.h"
@@ -36,230 +34,21 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+using lethe::test::forensic_scan;
 using lethe::test::read_file;
 using lethe::test::run_command;
 
-// The device, daemon and replay helpers follow tests/unit/lethed_test.cpp, with what the audit
-// needs on top: policy options, a [roles] table per test, the CLI's environment.
+// The shared lethed fixture, with what the audit needs on top: policy options (retro-hit
+// queries, short retention), a [roles] table per test, the CLI's environment.
+using Device = lethe::test::LethedDevice;
+using Lethed = lethe::test::LethedProcess;
+using lethe::test::make_replay;
+using lethe::test::wait_until;
 
 const std::string kCli = LETHE_CLI_PATH;
-const std::string kHitTopic = "lethe/test/hits";
+const std::string kHitTopic = lethe::test::kLethedTopic;
 /// Sample plates that are never on a hot list here: they must never reach the audit log.
 const std::vector<std::string> kNonHitPlates = {"KLM4829", "MXQ1601"};
-
-std::string sh(const std::string &cmd)
-{
-	auto r = run_command(cmd, true);
-	EXPECT_EQ(r.status, 0) << cmd << "\n" << r.output;
-	return r.output;
-}
-
-struct PolicyOptions {
-	bool retro_hit_queries = false;
-	std::string nonhit_digest = "1h";
-	std::string audit_log = "30d";
-	std::string audit_log_minimum = "1d";
-};
-
-/// A device: state, trust and runtime directories, a signed policy and hot list, a config.
-struct Device {
-	lethe::test::TempDir dir;
-	fs::path state = dir / "state", trust = dir / "trust", run = dir / "run",
-	         config = dir / "lethed.toml", log = dir / "lethed.log";
-	/// The [roles] table write_config() writes (the test runs as root: map its group).
-	std::string roles = "technician = [\"root\"]\n";
-
-	explicit Device(const lethe::test::MosquittoBroker &broker, const PolicyOptions &po = {})
-	{
-		fs::create_directories(state);
-		fs::create_directories(trust);
-		fs::permissions(state, fs::perms::owner_all | fs::perms::group_read |
-		                           fs::perms::group_exec);
-		sh(kCli + " policy keygen --out " + (dir / "officer").string());
-		fs::copy_file(dir / "officer.pub", trust / "officer.pub");
-		lethe::test::write_file(dir / "policy.toml", R"(id = "lethe-test"
-version = 1
-issuer = "test officer"
-jurisdiction = "TEST"
-not_before = 2025-01-01T00:00:00Z
-not_after = 2034-12-31T23:59:59Z
-retro_hit_queries = )" + std::string(po.retro_hit_queries ? "true" : "false") +
-		                                                 R"(
-[retention]
-nonhit_digest = ")" + po.nonhit_digest + R"("
-hit_record = "1d"
-hit_image = "1d"
-outbox = "1d"
-audit_log = ")" + po.audit_log + R"("
-audit_log_minimum = ")" + po.audit_log_minimum + R"("
-key_rotation = "1h"
-[hotlist]
-max_age = "7d"
-publish_stale = false
-categories = ["stolen-vehicle", "amber-alert"]
-match_confusions = true
-max_edit_distance = 1
-[[recipients]]
-name = "test-dispatch"
-broker = ")" + broker.address() + R"("
-topics = [")" + kHitTopic + R"("]
-purpose = "test"
-public_agency = true
-)");
-		// Installed before any config names this directory: a staging install, no role.
-		sh(kCli + " policy sign --key " + (dir / "officer.key").string() + " --out " +
-		   (dir / "policy.bundle").string() + " " + (dir / "policy.toml").string());
-		sh(kCli + " policy install --trust " + trust.string() + " --state-dir " +
-		   state.string() + " " + (dir / "policy.bundle").string());
-	}
-
-	void install_hotlist(const std::vector<std::string> &plates, int version)
-	{
-		std::string csv =
-		    "plate,region,list_id,category,reason,entered,expires,agency_ref\n";
-		for (const auto &p : plates)
-			csv += p + ",XX,test-list,stolen-vehicle,test record,2026-01-01,,T-" + p +
-			       "\n";
-		lethe::test::write_file(dir / "hotlist.csv", csv);
-		const auto bundle =
-		    (dir / ("hotlist-" + std::to_string(version) + ".bundle")).string();
-		sh(kCli + " hotlist sign --key " + (dir / "officer.key").string() + " --out " +
-		   bundle + " --id test-list --version " + std::to_string(version) + " " +
-		   (dir / "hotlist.csv").string());
-		sh(kCli + " hotlist install --trust " + trust.string() + " --state-dir " +
-		   state.string() + " " + bundle);
-	}
-
-	void write_config(const lethe::test::MosquittoBroker &broker, const fs::path &replay,
-	                  const std::string &camera_extra = {})
-	{
-		lethe::test::write_file(
-		    config,
-		    "[device]\nid = \"test-dev\"\nstate_dir = \"" + state.string() +
-		        "\"\ntrust_dir = \"" + trust.string() + "\"\nruntime_dir = \"" +
-		        run.string() +
-		        "\"\n[log]\nlevels = \"*:Info\"\n[pipeline]\nworkers = 2\n"
-		        "[tracker]\nmin_frames = 2\n[[camera]]\nid = \"cam-a\"\n"
-		        "source = \"replay\"\nuri = \"" +
-		        replay.string() + "\"\nfps = 25\n" + camera_extra +
-		        "[[broker]]\nname = \"test\"\nport = " + std::to_string(broker.port()) +
-		        "\nhit_topic = \"" + kHitTopic + "\"\n[roles]\n" + roles);
-		// A role map anyone may write is refused: keep it 0644.
-		fs::permissions(config, fs::perms::owner_read | fs::perms::owner_write |
-		                            fs::perms::group_read | fs::perms::others_read);
-	}
-
-	/// Environment for CLI commands acting on this device's state directory: its config
-	/// (which names the directory, so local installs check the caller's role) and trust.
-	[[nodiscard]] std::string cli_env() const
-	{
-		return "LETHE_CONFIG=" + config.string() + " LETHE_STATE_DIR=" + state.string() +
-		       " LETHE_TRUST_DIR=" + trust.string() + " ";
-	}
-};
-
-/// lethed as a child process, its stdout and stderr in Device::log.
-class Lethed
-{
-public:
-	Lethed(const Device &d, bool exit_when_done)
-	{
-		pid_ = ::fork();
-		if (pid_ == 0) {
-			const int fd = ::open(d.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-			::dup2(fd, 2);
-			::dup2(fd, 1);
-			// LETHED_PATH is a shell command prefix (an emulator under qemu-user).
-			const std::string script = std::string("exec ") + LETHED_PATH + " \"$@\"";
-			std::vector<const char *> argv = {"/bin/sh", "-c",       script.c_str(),
-			                                  "lethed",  "--config", d.config.c_str()};
-			if (exit_when_done)
-				argv.push_back("--exit-when-done");
-			argv.push_back(nullptr);
-			::execv("/bin/sh", const_cast<char *const *>(argv.data()));
-			const std::string why =
-			    std::string("execv /bin/sh: ") + std::strerror(errno) + "\n";
-			(void)!::write(2, why.data(), why.size());
-			::_exit(127);
-		}
-	}
-	~Lethed()
-	{
-		if (pid_ > 0) {
-			::kill(pid_, SIGKILL);
-			(void)wait(5s);
-		}
-	}
-	Lethed(const Lethed &) = delete;
-	Lethed &operator=(const Lethed &) = delete;
-	void signal(int sig)
-	{
-		if (pid_ > 0)
-			::kill(pid_, sig);
-	}
-	/// Exit status, or -1 if still running after timeout.
-	int wait(std::chrono::milliseconds timeout)
-	{
-		const auto end = std::chrono::steady_clock::now() + timeout;
-		while (pid_ > 0) {
-			int status = 0;
-			if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-				pid_ = -1;
-				return WIFEXITED(status) ? WEXITSTATUS(status)
-				                         : 128 + WTERMSIG(status);
-			}
-			if (std::chrono::steady_clock::now() > end)
-				return -1;
-			std::this_thread::sleep_for(50ms);
-		}
-		return -1;
-	}
-
-private:
-	pid_t pid_ = -1;
-};
-
-fs::path make_replay(const fs::path &dir, const std::vector<std::string> &samples)
-{
-	std::vector<fs::path> stills;
-	for (const auto &s : samples)
-		stills.push_back(std::string(LETHE_TEST_DATA_DIR) + "/samples/" + s);
-	lethe::capture::PassSequenceOptions o;
-	o.frames_per_vehicle = 6;
-	o.gap_frames = 4;
-	auto n = lethe::capture::write_pass_sequence(stills, dir, o);
-	EXPECT_TRUE(n.ok()) << (n.ok() ? "" : n.error().message);
-	return dir;
-}
-
-/// Every byte of every file under dir, searched for each needle in ASCII and UTF-16LE/BE.
-std::vector<std::string> forensic_scan(const fs::path &dir, const std::vector<std::string> &needles)
-{
-	std::vector<std::string> found;
-	for (const auto &e : fs::recursive_directory_iterator(dir)) {
-		if (!e.is_regular_file())
-			continue;
-		const std::string bytes = read_file(e.path());
-		for (const auto &n : needles) {
-			std::string le, be;
-			for (char c : n) {
-				le += c;
-				le += '\0';
-				be += '\0';
-				be += c;
-			}
-			for (const auto &form : {n, le, be})
-				if (bytes.find(form) != std::string::npos)
-					found.push_back(n + " in " + e.path().string());
-		}
-	}
-	return found;
-}
-
-bool wait_for(const std::function<bool()> &pred, std::chrono::seconds timeout)
-{
-	return lethe::test::wait_until(pred, timeout); // the fixture's (stretched under qemu)
-}
 
 const std::string kAllRoles = "technician = [\"root\"]\nprivacy_officer = [\"root\"]\n"
                               "investigator = [\"root\"]\npurpose_codes = [\"investigation\"]\n";
@@ -319,7 +108,7 @@ json raw_request(const Device &d, const std::string &line)
 	EXPECT_GE(fd, 0);
 	sockaddr_un addr{};
 	addr.sun_family = AF_UNIX;
-	const std::string path = (d.run / "control.sock").string();
+	const std::string path = d.control_socket().string();
 	std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
 	if (::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) != 0) {
 		::close(fd);
@@ -357,9 +146,7 @@ TEST(LethedAudit, RunIsAuditedAndRetroHitQueryFindsANonHitSighting)
 	lethe::test::MqttSubscriber sub(broker, kHitTopic);
 	ASSERT_TRUE(sub.connected());
 
-	PolicyOptions po;
-	po.retro_hit_queries = true;
-	Device d(broker, po);
+	Device d(broker, lethe::test::kLethedTestRetention, true); // retro-hit queries allowed
 	d.roles = kAllRoles;
 	d.install_hotlist({"7ABC123"}, 1);
 	// us-front: 7ABC123, listed; us-angle: KLM4829, a non-hit.
@@ -595,17 +382,15 @@ TEST(LethedAudit, EveryControlCommandByEveryRoleIsDecidedAndRecorded)
 	static constexpr const char *kNoSuchEvent = "0b0e8e56-8f35-4a3c-9d7e-1c2b3a4d5e6f";
 	lethe::test::MosquittoBroker broker;
 	ASSERT_TRUE(broker.start()) << broker.log_text();
-	PolicyOptions po;
-	po.retro_hit_queries = true;
-	Device d(broker, po);
+	Device d(broker, lethe::test::kLethedTestRetention, true); // retro-hit queries allowed
 	d.install_hotlist({"ZZZ9999"}, 1);
 	const auto replay = make_replay(d.dir / "replay", {"us-front.jpg"});
 	const std::string camera = "loop = true\nreplay_fps = 15\n";
 	d.write_config(broker, replay, camera);
 	Lethed lethed(d, false);
-	ASSERT_TRUE(wait_for([&] { return fs::exists(d.run / "control.sock"); }, 60s))
+	ASSERT_TRUE(wait_until([&] { return fs::exists(d.control_socket()); }, 60s))
 	    << read_file(d.log);
-	ASSERT_TRUE(wait_for(
+	ASSERT_TRUE(wait_until(
 	    [&] {
 		    return raw_request(d, R"({"command":"status"})")["pipeline"].value(
 		               "frames_read", 0) > 0;
@@ -661,7 +446,7 @@ TEST(LethedAudit, EveryControlCommandByEveryRoleIsDecidedAndRecorded)
 			d.write_config(broker, replay, camera);
 			const auto before = role_reloads();
 			lethed.signal(SIGHUP);
-			ASSERT_TRUE(wait_for([&] { return role_reloads() > before; }, 60s))
+			ASSERT_TRUE(wait_until([&] { return role_reloads() > before; }, 60s))
 			    << role << "\n"
 			    << read_file(d.log);
 			++reloads;
@@ -670,12 +455,12 @@ TEST(LethedAudit, EveryControlCommandByEveryRoleIsDecidedAndRecorded)
 		// this process on the socket, and only an investigator gets an answer. 7ABC123
 		// is not on this device's hot list: a non-hit, found by its keyed digest.
 		const std::string via_daemon = "LETHE_CONTROL_SOCKET=" +
-		                               (d.run / "control.sock").string() + " " + kCli +
+		                               d.control_socket().string() + " " + kCli +
 		                               " query --plate 7ABC123 --purpose investigation"
 		                               " --case C-9 --json";
 		if (role == "investigator") {
 			json rows;
-			ASSERT_TRUE(wait_for(
+			ASSERT_TRUE(wait_until(
 			    [&] {
 				    rows = json::parse(run_command(via_daemon).output, nullptr, false);
 				    return rows.is_array() && !rows.empty();
@@ -690,7 +475,7 @@ TEST(LethedAudit, EveryControlCommandByEveryRoleIsDecidedAndRecorded)
 			EXPECT_EQ(e["target"].value("type", ""), "hit_plate") << e.dump();
 			EXPECT_EQ(e.value("results", -1), static_cast<int>(rows.size()));
 			const auto hits = run_command(
-			    "LETHE_CONTROL_SOCKET=" + (d.run / "control.sock").string() + " " + kCli +
+			    "LETHE_CONTROL_SOCKET=" + d.control_socket().string() + " " + kCli +
 			    " hits list --purpose investigation --case C-9 --json");
 			EXPECT_EQ(hits.status, 0) << hits.output;
 			EXPECT_TRUE(json::parse(hits.output, nullptr, false).is_array()) << hits.output;
@@ -777,7 +562,7 @@ TEST(LethedAudit, EveryControlCommandByEveryRoleIsDecidedAndRecorded)
 	lethe::test::write_file(d.config, "[device]\nid = \"test-dev\"\n[pipeline]\nworkers = 0\n");
 	const auto before = entries(d, "config.change").size();
 	lethed.signal(SIGHUP);
-	ASSERT_TRUE(wait_for([&] { return entries(d, "config.change").size() > before; }, 30s));
+	ASSERT_TRUE(wait_until([&] { return entries(d, "config.change").size() > before; }, 30s));
 	e = entries(d, "config.change").back();
 	EXPECT_EQ(e.value("outcome", ""), "refused");
 	EXPECT_NE(e.value("reason", "").find(":4: pipeline.workers"), std::string::npos)
@@ -795,11 +580,9 @@ TEST(LethedAudit, PurgeBatchesKeyDestructionAndAuditRetentionAreRecorded)
 {
 	lethe::test::MosquittoBroker broker;
 	ASSERT_TRUE(broker.start()) << broker.log_text();
-	PolicyOptions po;
-	po.nonhit_digest = "2s";
-	po.audit_log = "6s";
-	po.audit_log_minimum = "4s";
-	Device d(broker, po);
+	Device d(broker, lethe::test::lethed_retention({{"nonhit_digest", "2s"},
+							 {"audit_log", "6s"},
+							 {"audit_log_minimum", "4s"}}));
 	d.roles = kAllRoles;
 	d.install_hotlist({"7ABC123"}, 1);
 	const auto replay = make_replay(d.dir / "replay", {"us-front.jpg", "us-angle.jpg"});
@@ -815,7 +598,7 @@ TEST(LethedAudit, PurgeBatchesKeyDestructionAndAuditRetentionAreRecorded)
 				return true;
 		return false;
 	};
-	ASSERT_TRUE(wait_for([&] { return purged("nonhit_digest"); }, 150s)) << read_file(d.log);
+	ASSERT_TRUE(wait_until([&] { return purged("nonhit_digest"); }, 150s)) << read_file(d.log);
 	for (const auto &e : entries(d, "purge")) {
 		EXPECT_EQ(e.value("actor", ""), "lethed");
 		EXPECT_FALSE(e.contains("target") && e["target"].value("type", "") != "object")
@@ -824,7 +607,7 @@ TEST(LethedAudit, PurgeBatchesKeyDestructionAndAuditRetentionAreRecorded)
 
 	// The audit log itself is kept 6 s (never under the 4 s minimum): older records go,
 	// a signed anchor takes their place, and the purge is recorded.
-	ASSERT_TRUE(wait_for(
+	ASSERT_TRUE(wait_until(
 	    [&] {
 		    // The first purge may take only the installs made before the daemon started;
 		    // wait until the daemon's own first entries have aged out as well.
@@ -844,15 +627,17 @@ TEST(LethedAudit, PurgeBatchesKeyDestructionAndAuditRetentionAreRecorded)
 
 	// A hit record exists once a hit is published; a policy that keeps none (installed by the
 	// privacy officer, applied on SIGHUP) purges it and destroys its epoch keys: both recorded.
-	ASSERT_TRUE(wait_for([&] { return !entries(d, "publish").empty(); }, 90s))
+	ASSERT_TRUE(wait_until([&] { return !entries(d, "publish").empty(); }, 90s))
 	    << read_file(d.log);
 	const auto v2 = lethe::test::sign_policy(d.dir.path(), "policy-v2",
 	                            {{"version = 1", "version = 2"},
 	                             {"hit_record = \"1d\"", "hit_record = \"0s\""},
 	                             {"hit_image = \"1d\"", "hit_image = \"0s\""}});
-	sh(d.cli_env() + kCli + " policy install " + v2.string());
+	const auto installed =
+	    run_command(d.cli_env() + kCli + " policy install " + v2.string(), true);
+	EXPECT_EQ(installed.status, 0) << installed.output;
 	lethed.signal(SIGHUP);
-	ASSERT_TRUE(wait_for(
+	ASSERT_TRUE(wait_until(
 	    [&] {
 		    for (const auto &e : entries(d, "policy.load"))
 			    if (target_value(e) == "lethe-test v2" &&
@@ -862,8 +647,8 @@ TEST(LethedAudit, PurgeBatchesKeyDestructionAndAuditRetentionAreRecorded)
 	    },
 	    60s))
 	    << read_file(d.log);
-	ASSERT_TRUE(wait_for([&] { return purged("hit_record"); }, 60s)) << read_file(d.log);
-	ASSERT_TRUE(wait_for([&] { return !entries(d, "keys.destroy").empty(); }, 60s))
+	ASSERT_TRUE(wait_until([&] { return purged("hit_record"); }, 60s)) << read_file(d.log);
+	ASSERT_TRUE(wait_until([&] { return !entries(d, "keys.destroy").empty(); }, 60s))
 	    << read_file(d.log);
 	const auto keys = entries(d, "keys.destroy").back();
 	EXPECT_GT(keys.value("results", 0), 0);

@@ -21,6 +21,7 @@
 #include "lethe/publish/publisher.h"
 #include "support/lethed_fixture.h"
 #include "support/mosquitto_fixture.h"
+#include "support/policies.h"
 #include "support/required_tool.h"
 #include "support/temp_dir.h"
 
@@ -36,18 +37,12 @@ const std::string kStatusTopic = "lethe/status/dev1";
 policy::Policy allow(const MosquittoBroker &broker, std::vector<std::string> topics = {kHitTopic,
 										       kStatusTopic})
 {
-	policy::Policy p;
-	p.id = "test-policy";
-	p.version = 7;
-	p.retention.outbox = 3600s;
-	p.hotlist.categories = {"stolen"};
-	policy::Recipient r;
-	r.name = "agency";
-	r.broker = broker.address();
-	r.topics = std::move(topics);
-	r.purpose = "tests";
-	p.recipients.push_back(r);
-	return p;
+	return make_policy(0s, 0s,
+			   {.version = 7,
+			    .outbox = 3600s,
+			    .hotlist_categories = {"stolen"},
+			    .recipients = {
+				{"agency", broker.address(), std::move(topics), "tests", true}}});
 }
 
 PublisherConfig config(const MosquittoBroker &broker)
@@ -473,11 +468,10 @@ TEST(Publish, BrokerHangingUpMidPacketIsReportedClearlyAndRetried)
 	c.status_topic = kStatusTopic;
 	c.backoff_min = 10ms;
 	c.backoff_max = 50ms;
-	policy::Policy p;
-	p.id = "test-policy";
-	p.version = 1;
-	p.retention.outbox = 3600s;
-	p.recipients.push_back({"agency", c.broker(), {kHitTopic, kStatusTopic}, "tests", true});
+	const auto p = make_policy(
+	    0s, 0s,
+	    {.outbox = 3600s,
+	     .recipients = {{"agency", c.broker(), {kHitTopic, kStatusTopic}, "tests", true}}});
 	auto pub = std::move(Publisher::create(c, *rig.outbox, p)).value();
 	pub->start();
 	ASSERT_TRUE(pub->publish(hit("CUT1234")));
@@ -529,9 +523,14 @@ TEST(Publish, TopicOrBrokerOutsidePolicyNeverReachesTheWire)
 	ASSERT_TRUE(pub->publish(hit("QUEUED1")));
 	pub->set_policy(allow(broker, {"lethe/other"}));
 	pub->start();
-	std::this_thread::sleep_for(700ms);
-	EXPECT_EQ(rig.outbox->depth(), 1u);
+	// Connected again (the second CONNACK): the publisher thread goes over the outbox in the
+	// iteration that connects, and stop() joins the thread, so the queued hit has been passed
+	// over by then if it was ever going to be sent.
+	ASSERT_TRUE(wait_until([&] { return pub->stats().connects >= 2; }, 10s))
+		<< pub->stats().last_error;
 	pub->stop();
+	EXPECT_EQ(rig.outbox->depth(), 1u);
+	EXPECT_EQ(pub->stats().sent, 0u);
 	// The status topic was not allowed either (only kHitTopic): nothing at all arrived.
 	EXPECT_EQ(sub.count(), 0u);
 	for (const auto &m : sub.messages())
@@ -564,7 +563,11 @@ TEST(Publish, BrokerOutageLosesNothing)
 		sent.insert(e.event_id);
 		ASSERT_TRUE(pub->publish(e)); // stored while the broker is down
 	}
-	std::this_thread::sleep_for(300ms);
+	// The publisher has gone round since the hits were stored: two more connection failures
+	// (the outage noticed, or a reconnection refused) after the last publish.
+	const auto failures = pub->stats().connect_failures;
+	ASSERT_TRUE(wait_until([&] { return pub->stats().connect_failures >= failures + 2; }, 10s))
+		<< pub->stats().last_error;
 	EXPECT_EQ(rig.outbox->depth(), 20u);
 	EXPECT_FALSE(pub->stats().connected);
 	ASSERT_TRUE(broker.start()) << broker.log_text();
@@ -779,8 +782,12 @@ TEST(Publish, BrokerWithWrongCaIsRefused)
 	auto pub = std::move(Publisher::create(cfg, *rig.outbox, allow(broker))).value();
 	pub->start();
 	ASSERT_TRUE(pub->publish(hit("CA12345")));
-	EXPECT_FALSE(pub->wait_connected(1500ms));
+	// Handshakes tried and refused, twice (not merely not tried yet): never connected.
+	ASSERT_TRUE(wait_until([&] { return pub->stats().connect_failures >= 2; }, 10s))
+		<< pub->stats().last_error;
 	const auto st = pub->stats();
+	EXPECT_FALSE(st.connected);
+	EXPECT_EQ(st.connects, 0u);
 	EXPECT_GE(st.connect_failures, 1u);
 	EXPECT_NE(st.last_error.find("TLS"), std::string::npos) << st.last_error;
 	EXPECT_EQ(st.outbox_depth, 1u); // kept, not sent
@@ -801,8 +808,12 @@ TEST(Publish, BrokerCertificateForAnotherNameIsRefused)
 	auto pub = std::move(Publisher::create(config(broker), *rig.outbox, allow(broker))).value();
 	pub->start();
 	ASSERT_TRUE(pub->publish(hit("NAM1234")));
-	EXPECT_FALSE(pub->wait_connected(3s));
+	// Handshakes tried and refused, twice (not merely not tried yet): never connected.
+	ASSERT_TRUE(wait_until([&] { return pub->stats().connect_failures >= 2; }, 10s))
+		<< pub->stats().last_error;
 	const auto st = pub->stats();
+	EXPECT_FALSE(st.connected);
+	EXPECT_EQ(st.connects, 0u);
 	EXPECT_GE(st.connect_failures, 1u);
 	EXPECT_NE(st.last_error.find("TLS"), std::string::npos) << st.last_error;
 	EXPECT_NE(st.last_error.find("mismatch"), std::string::npos) << st.last_error;
@@ -851,16 +862,24 @@ TEST(Publish, OutboxDeadlinesFollowRetentionTimeNotTheWallClock)
 	cfg.backoff_min = 50ms;
 	cfg.backoff_max = 100ms;
 	std::atomic<std::int64_t> offset_s{0};
-	cfg.retention_now = [&] { return std::chrono::system_clock::now() + std::chrono::seconds(offset_s.load()); };
-	policy::Policy p;
-	p.id = "test-policy";
-	p.version = 1;
-	p.retention.outbox = 60s;
-	p.recipients.push_back({"agency", cfg.broker(), {kHitTopic}, "tests", true});
+	// Never connected, the publisher thread asks this clock only for an outbox purge pass
+	// (one a second); publish() asks it on this thread.
+	const auto test_thread = std::this_thread::get_id();
+	std::atomic<int> purge_passes{0};
+	cfg.retention_now = [&] {
+		if (std::this_thread::get_id() != test_thread)
+			++purge_passes;
+		return std::chrono::system_clock::now() + std::chrono::seconds(offset_s.load());
+	};
+	const auto p = make_policy(
+	    0s, 0s,
+	    {.outbox = 60s, .recipients = {{"agency", cfg.broker(), {kHitTopic}, "tests", true}}});
 	auto pub = std::move(Publisher::create(cfg, *rig.outbox, p)).value();
 	pub->start();
 	ASSERT_TRUE(pub->publish(hit("OLD1234")));
-	std::this_thread::sleep_for(1500ms);
+	// A purge pass that began after the hit was stored has looked at it.
+	const int passes = purge_passes.load();
+	ASSERT_TRUE(wait_until([&] { return purge_passes.load() > passes; }, 10s));
 	EXPECT_EQ(rig.outbox->depth(), 1u) << "purged before its deadline";
 	offset_s = 61; // retention time is a minute on (the wall clock was set back meanwhile)
 	const auto deadline = std::chrono::steady_clock::now() + 5s;

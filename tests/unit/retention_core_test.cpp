@@ -10,6 +10,7 @@
 #include "lethe/retention/digest.h"
 #include "lethe/retention/lookup.h"
 #include "lethe/retention/retention.h"
+#include "support/policies.h"
 #include "support/temp_dir.h"
 
 using namespace lethe;
@@ -20,19 +21,12 @@ using std::chrono::seconds;
 
 namespace {
 
-policy::Policy make_policy(seconds nonhit, seconds hit, bool retro = true)
-{
-	policy::Policy p = policy::strictest();
-	p.id = "test-policy";
-	p.version = 3;
-	p.hash = std::string(64, 'a');
-	p.retention.nonhit_digest = nonhit;
-	p.retention.hit_record = hit;
-	p.retention.hit_image = hit;
-	p.retention.key_rotation = seconds{60};
-	p.retro_hit_queries = retro;
-	return p;
-}
+const test::PolicyOptions kPolicy = {
+	.id = "test-policy", .version = 3, .hash = std::string(64, 'a'), .retro_hit_queries = true};
+const test::PolicyOptions kNoRetroHits = {.id = "test-policy",
+					  .version = 3,
+					  .hash = std::string(64, 'a'),
+					  .retro_hit_queries = false};
 
 Config make_config(const test::TempDir &dir, const Clock &clock)
 {
@@ -83,7 +77,8 @@ TEST(Retention, NonHitBecomesDigestAndIsWiped)
 {
 	test::TempDir dir;
 	ManualClock clock;
-	auto r = Retention::create(make_config(dir, clock), make_policy(hours{1}, hours{1}));
+	auto r = Retention::create(make_config(dir, clock),
+				   test::make_policy(hours{1}, hours{1}, kPolicy));
 	ASSERT_TRUE(r.ok()) << r.error().message;
 	std::uint8_t crop[4] = {1, 2, 3, 4};
 	std::uint8_t frame[8] = {9, 9, 9, 9, 9, 9, 9, 9};
@@ -116,7 +111,8 @@ TEST(Retention, RetroHitRefusedWhenPolicyForbids)
 {
 	test::TempDir dir;
 	ManualClock clock;
-	auto r = Retention::create(make_config(dir, clock), make_policy(hours{1}, hours{1}, false));
+	auto r = Retention::create(make_config(dir, clock),
+				   test::make_policy(hours{1}, hours{1}, kNoRetroHits));
 	ASSERT_TRUE(r.ok());
 	NonHit read{"AB1234", "cam", {}, {}};
 	ASSERT_TRUE((*r)->record_nonhit(read).ok());
@@ -140,7 +136,8 @@ TEST(Retention, RetroHitUsesTheMatchersTolerance)
 {
 	test::TempDir dir;
 	ManualClock clock;
-	auto r = Retention::create(make_config(dir, clock), make_policy(hours{1}, hours{1}));
+	auto r = Retention::create(make_config(dir, clock),
+				   test::make_policy(hours{1}, hours{1}, kPolicy));
 	ASSERT_TRUE(r.ok());
 	const std::vector<std::string> reads = {"10DTM", "IODTM", "1ODTM", "100TM", "1ODT",
 						"10TM",  "ODTM",  "XODTM", "1ODTN", "1O0TMX"};
@@ -232,7 +229,8 @@ TEST(Retention, HitsAreSealedAndReadable)
 {
 	test::TempDir dir;
 	ManualClock clock;
-	auto r = Retention::create(make_config(dir, clock), make_policy(hours{1}, hours{2}));
+	auto r = Retention::create(make_config(dir, clock),
+				   test::make_policy(hours{1}, hours{2}, kPolicy));
 	ASSERT_TRUE(r.ok());
 	Hit hit;
 	hit.plate = "HITPLATE77";
@@ -304,14 +302,15 @@ TEST(Retention, ShorterPolicyAppliesToExistingRecords)
 {
 	test::TempDir dir;
 	ManualClock clock;
-	auto r = Retention::create(make_config(dir, clock), make_policy(hours{24}, hours{24}));
+	auto r = Retention::create(make_config(dir, clock),
+				   test::make_policy(hours{24}, hours{24}, kPolicy));
 	ASSERT_TRUE(r.ok());
 	NonHit read{"AB1234", "cam", {}, {}};
 	ASSERT_TRUE((*r)->record_nonhit(read).ok());
 	clock.advance(minutes{10});
 	ASSERT_TRUE((*r)->purge().ok());
 	EXPECT_EQ(count_rows(dir.path() / "state", "nonhit_digest"), 1);
-	ASSERT_TRUE((*r)->set_policy(make_policy(minutes{5}, minutes{5})).ok());
+	ASSERT_TRUE((*r)->set_policy(test::make_policy(minutes{5}, minutes{5}, kPolicy)).ok());
 	auto p = (*r)->purge();
 	ASSERT_TRUE(p.ok());
 	EXPECT_EQ(p->purged[0], 1);
@@ -347,7 +346,7 @@ TEST(Retention, EqualPlatesLookEqualOnlyWithinOneWindow)
 {
 	test::TempDir dir;
 	ManualClock clock;
-	auto p = make_policy(hours{48}, hours{1});
+	auto p = test::make_policy(hours{48}, hours{1}, kPolicy);
 	p.retention.key_rotation = hours{24}; // one epoch for the whole test
 	auto r = Retention::create(make_config(dir, clock), p);
 	ASSERT_TRUE(r.ok()) << r.error().message;
@@ -401,7 +400,8 @@ TEST(Retention, SchemaOneDatabaseIsMigrated)
 	ManualClock clock;
 	const auto state = dir.path() / "state";
 	{
-		auto r = Retention::create(make_config(dir, clock), make_policy(hours{1}, hours{1}));
+		auto r = Retention::create(make_config(dir, clock),
+					   test::make_policy(hours{1}, hours{1}, kPolicy));
 		ASSERT_TRUE(r.ok()) << r.error().message;
 	}
 	{
@@ -412,7 +412,8 @@ TEST(Retention, SchemaOneDatabaseIsMigrated)
 					"value = '1' WHERE key = 'schema_version';")
 				    .ok());
 	}
-	auto r = Retention::create(make_config(dir, clock), make_policy(hours{1}, hours{1}));
+	auto r = Retention::create(make_config(dir, clock),
+				   test::make_policy(hours{1}, hours{1}, kPolicy));
 	ASSERT_TRUE(r.ok()) << r.error().message;
 	NonHit read{"AB1234", "cam-1", {}, {}};
 	ASSERT_TRUE((*r)->record_nonhit(read).ok());

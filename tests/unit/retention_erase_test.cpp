@@ -8,6 +8,7 @@
 
 #include "lethe/retention/retention.h"
 #include "support/byte_scan.h"
+#include "support/policies.h"
 #include "support/temp_dir.h"
 
 using namespace lethe;
@@ -18,18 +19,7 @@ using std::chrono::seconds;
 
 namespace {
 
-policy::Policy make_policy(seconds nonhit, seconds hit)
-{
-	policy::Policy p = policy::strictest();
-	p.id = "erase-test";
-	p.version = 1;
-	p.retention.nonhit_digest = nonhit;
-	p.retention.hit_record = hit;
-	p.retention.hit_image = hit;
-	p.retention.key_rotation = seconds{60};
-	p.retro_hit_queries = true;
-	return p;
-}
+const test::PolicyOptions kPolicy = {.id = "erase-test", .version = 1, .retro_hit_queries = true};
 
 Config make_config(const test::TempDir &dir, const Clock &clock,
 		   store::KeyMode mode = store::KeyMode::File)
@@ -79,7 +69,8 @@ TEST(RetentionErase, DestroyedKeyMakesKeptCiphertextUnrecoverable)
 {
 	test::TempDir dir;
 	ManualClock clock;
-	auto r = Retention::create(make_config(dir, clock), make_policy(hours{1}, hours{1}));
+	auto r = Retention::create(make_config(dir, clock),
+				   test::make_policy(hours{1}, hours{1}, kPolicy));
 	ASSERT_TRUE(r.ok()) << r.error().message;
 	ASSERT_TRUE((*r)->record_hit(make_hit("ERASE001")).ok());
 
@@ -125,7 +116,8 @@ TEST(RetentionErase, EpochKeysAreDestroyedWhenTheirDataExpires)
 {
 	test::TempDir dir;
 	ManualClock clock;
-	auto r = Retention::create(make_config(dir, clock), make_policy(minutes{2}, minutes{1}));
+	auto r = Retention::create(make_config(dir, clock),
+				   test::make_policy(minutes{2}, minutes{1}, kPolicy));
 	ASSERT_TRUE(r.ok());
 	ASSERT_TRUE((*r)->record_hit(make_hit("EPOCH001")).ok());
 	NonHit read{"NONHIT01", "cam", {}, {}};
@@ -151,7 +143,7 @@ TEST(RetentionErase, RamModeRebootDestroysEverything)
 {
 	test::TempDir dir;
 	ManualClock clock;
-	const auto pol = make_policy(hours{1}, hours{1});
+	const auto pol = test::make_policy(hours{1}, hours{1}, kPolicy);
 	{
 		auto r = Retention::create(make_config(dir, clock, store::KeyMode::Ram), pol);
 		ASSERT_TRUE(r.ok());
@@ -176,7 +168,8 @@ TEST(RetentionErase, FullStorageFailsClosed)
 {
 	test::TempDir dir;
 	ManualClock clock;
-	auto r = Retention::create(make_config(dir, clock), make_policy(hours{1}, hours{1}));
+	auto r = Retention::create(make_config(dir, clock),
+				   test::make_policy(hours{1}, hours{1}, kPolicy));
 	ASSERT_TRUE(r.ok());
 	NonHit warm{"WARM0001", "cam", {}, {}};
 	ASSERT_TRUE((*r)->record_nonhit(warm).ok());
@@ -242,7 +235,7 @@ TEST(RetentionErase, OutboxKeysExpireWithTheOutboxRetention)
 {
 	test::TempDir dir;
 	ManualClock clock;
-	auto pol = make_policy(hours{1}, hours{1});
+	auto pol = test::make_policy(hours{1}, hours{1}, kPolicy);
 	pol.retention.outbox = minutes{5};
 	auto keys = store::KeyStore::open(dir.path() / "state", store::KeyMode::File);
 	ASSERT_TRUE(keys.ok());

@@ -12,6 +12,7 @@
 #include "lethe/common/log.h"
 #include "lethe/retention/retention.h"
 #include "support/byte_scan.h"
+#include "support/policies.h"
 #include "support/temp_dir.h"
 
 using namespace lethe;
@@ -68,14 +69,8 @@ TEST(RetentionForensic, NonHitPlatesNeverReachAnyFile)
 	const auto state = dir.path() / "state";
 	ManualClock clock;
 
-	policy::Policy pol = policy::strictest();
-	pol.id = "forensic";
-	pol.version = 1;
-	pol.retention.nonhit_digest = minutes{60};
-	pol.retention.hit_record = minutes{10};
-	pol.retention.hit_image = minutes{10};
-	pol.retention.key_rotation = seconds{60};
-	pol.retro_hit_queries = true;
+	const policy::Policy pol = test::make_policy(
+	    minutes{60}, minutes{10}, {.id = "forensic", .version = 1, .retro_hit_queries = true});
 
 	Config cfg;
 	cfg.state_dir = state;

@@ -7,6 +7,7 @@
 
 #include "lethe/retention/purge_worker.h"
 #include "lethe/retention/retention.h"
+#include "support/policies.h"
 #include "support/temp_dir.h"
 #include "support/time_scale.h"
 
@@ -18,18 +19,7 @@ using std::chrono::seconds;
 
 namespace {
 
-policy::Policy make_policy(seconds nonhit, seconds hit)
-{
-	policy::Policy p = policy::strictest();
-	p.id = "purge-test";
-	p.version = 1;
-	p.retention.nonhit_digest = nonhit;
-	p.retention.hit_record = hit;
-	p.retention.hit_image = hit;
-	p.retention.key_rotation = seconds{60};
-	p.retro_hit_queries = true;
-	return p;
-}
+const test::PolicyOptions kPolicy = {.id = "purge-test", .version = 1, .retro_hit_queries = true};
 
 Config make_config(const test::TempDir &dir, const Clock &clock)
 {
@@ -90,7 +80,8 @@ TEST(RetentionPurge, GoneWithinOneSecondOfDeadline)
 {
 	test::TempDir dir;
 	const auto &clock = SystemClock::instance();
-	auto r = Retention::create(make_config(dir, clock), make_policy(seconds{2}, seconds{3}));
+	auto r = Retention::create(make_config(dir, clock),
+				   test::make_policy(seconds{2}, seconds{3}, kPolicy));
 	ASSERT_TRUE(r.ok()) << r.error().message;
 	auto worker = PurgeWorker::start(**r);
 	record_some(**r, 5);
@@ -130,7 +121,8 @@ TEST(RetentionPurge, WallClockSetBackDoesNotExtend)
 {
 	test::TempDir dir;
 	ManualClock clock;
-	auto r = Retention::create(make_config(dir, clock), make_policy(seconds{10}, seconds{10}));
+	auto r = Retention::create(make_config(dir, clock),
+				   test::make_policy(seconds{10}, seconds{10}, kPolicy));
 	ASSERT_TRUE(r.ok());
 	record_some(**r, 3);
 	ASSERT_EQ(snapshot(dir).rows, 5);
@@ -150,7 +142,8 @@ TEST(RetentionPurge, WallClockSetForwardPurgesEarlyNotLate)
 {
 	test::TempDir dir;
 	ManualClock clock;
-	auto r = Retention::create(make_config(dir, clock), make_policy(seconds{600}, seconds{600}));
+	auto r = Retention::create(make_config(dir, clock),
+				   test::make_policy(seconds{600}, seconds{600}, kPolicy));
 	ASSERT_TRUE(r.ok());
 	record_some(**r, 2);
 	clock.set_wall(clock.wall() + seconds{601});
@@ -162,7 +155,7 @@ TEST(RetentionPurge, RestartAfterDeadlinePurgesAtStartup)
 {
 	test::TempDir dir;
 	ManualClock clock;
-	const auto pol = make_policy(seconds{10}, seconds{10});
+	const auto pol = test::make_policy(seconds{10}, seconds{10}, kPolicy);
 	{
 		auto r = Retention::create(make_config(dir, clock), pol);
 		ASSERT_TRUE(r.ok());
@@ -179,7 +172,7 @@ TEST(RetentionPurge, ClockBehindHighWaterMarkAtRestartIsDetected)
 {
 	test::TempDir dir;
 	ManualClock first;
-	const auto pol = make_policy(seconds{10}, seconds{10});
+	const auto pol = test::make_policy(seconds{10}, seconds{10}, kPolicy);
 	const WallTime t0 = first.wall();
 	{
 		auto r = Retention::create(make_config(dir, first), pol);

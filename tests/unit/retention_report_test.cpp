@@ -7,6 +7,7 @@
 
 #include "lethe/retention/report.h"
 #include "lethe/retention/retention.h"
+#include "support/policies.h"
 #include "support/temp_dir.h"
 
 using namespace lethe;
@@ -16,18 +17,15 @@ using std::chrono::seconds;
 
 namespace {
 
-policy::Policy make_policy()
+/// Non-hit digests 3 min, hit records 10 min, hit images 5 min.
+policy::Policy report_policy()
 {
-	policy::Policy p = policy::strictest();
-	p.id = "report-test";
-	p.version = 7;
-	p.hash = std::string(64, 'b');
-	p.retention.nonhit_digest = minutes{3};
-	p.retention.hit_record = minutes{10};
-	p.retention.hit_image = minutes{5};
-	p.retention.key_rotation = seconds{60};
-	p.retro_hit_queries = true;
-	return p;
+	return test::make_policy(minutes{3}, minutes{10},
+				 {.id = "report-test",
+				  .version = 7,
+				  .hash = std::string(64, 'b'),
+				  .retro_hit_queries = true,
+				  .hit_image = minutes{5}});
 }
 
 } // namespace
@@ -42,7 +40,7 @@ TEST(RetentionReport, CountsLifetimesAndPolicy)
 	cfg.digest.log2_n = 8;
 	const WallTime t0 = clock.wall();
 	{
-		auto r = Retention::create(cfg, make_policy());
+		auto r = Retention::create(cfg, report_policy());
 		ASSERT_TRUE(r.ok());
 		for (int i = 0; i < 5; ++i) {
 			NonHit read{"REP" + std::to_string(100 + i), "cam", {}, {}};
@@ -102,7 +100,7 @@ TEST(RetentionReport, CliJsonAndText)
 		cfg.state_dir = dir.path() / "state";
 		cfg.clock = &clock;
 		cfg.digest.log2_n = 8;
-		auto r = Retention::create(cfg, make_policy());
+		auto r = Retention::create(cfg, report_policy());
 		ASSERT_TRUE(r.ok());
 		NonHit read{"CLI1234", "cam", {}, {}};
 		ASSERT_TRUE((*r)->record_nonhit(read).ok());
@@ -211,7 +209,7 @@ void ran_retention(const std::filesystem::path &state, const Clock &clock)
 	cfg.state_dir = state;
 	cfg.clock = &clock;
 	cfg.digest.log2_n = 8;
-	auto r = Retention::create(cfg, make_policy());
+	auto r = Retention::create(cfg, report_policy());
 	ASSERT_TRUE(r.ok()) << r.error().message;
 }
 
