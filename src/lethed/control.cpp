@@ -29,7 +29,7 @@ constexpr int kMaxAcceptsPerWake = 64;
 
 /// One client connection: reading its request line, then writing its reply.
 struct Session {
-	int fd = -1;
+	UniqueFD fd; ///< closed when the session is erased
 	uid_t uid = static_cast<uid_t>(-1);
 	std::uint64_t order = 0;   ///< accept order: the oldest gives way first
 	Clock::time_point deadline; ///< of the current phase
@@ -61,7 +61,7 @@ bool read_some(Session &s)
 {
 	char buf[4096];
 	for (;;) {
-		const ssize_t n = ::recv(s.fd, buf, sizeof(buf), MSG_DONTWAIT);
+		const ssize_t n = ::recv(s.fd.get(), buf, sizeof(buf), MSG_DONTWAIT);
 		if (n > 0) {
 			s.in.append(buf, static_cast<std::size_t>(n));
 			if (s.in.size() > kMaxRequest || s.in.find('\n') != std::string::npos)
@@ -78,7 +78,7 @@ bool read_some(Session &s)
 bool write_some(Session &s)
 {
 	while (s.sent < s.out.size()) {
-		const ssize_t n = ::send(s.fd, s.out.data() + s.sent, s.out.size() - s.sent,
+		const ssize_t n = ::send(s.fd.get(), s.out.data() + s.sent, s.out.size() - s.sent,
 					 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
 			s.sent += static_cast<std::size_t>(n);
@@ -109,29 +109,29 @@ Result<std::unique_ptr<ControlServer>> ControlServer::create(const std::filesyst
 	std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
 	std::error_code ec;
 	std::filesystem::create_directories(path.parent_path(), ec);
-	const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
+	UniqueFD fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+	if (!fd.isValid())
 		return make_error(-errno, "socket: " + std::string(std::strerror(errno)));
 	::unlink(path.c_str()); // a stale socket from a previous run
-	if (::bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) != 0 ||
-	    ::chmod(path.c_str(), 0666) != 0 || ::listen(fd, 64) != 0) {
+	if (::bind(fd.get(), reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) != 0 ||
+	    ::chmod(path.c_str(), 0666) != 0 || ::listen(fd.get(), 64) != 0) {
 		const int e = errno;
-		::close(fd);
 		return make_error(-e, "control socket " + path.string() + ": " + std::strerror(e));
 	}
-	const int wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (wake < 0) {
-		::close(fd);
+	UniqueFD wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+	if (!wake.isValid())
 		return make_error(-errno, "eventfd failed");
-	}
-	return std::unique_ptr<ControlServer>(new ControlServer(path, fd, wake, std::move(handler),
+	return std::unique_ptr<ControlServer>(new ControlServer(path, std::move(fd), std::move(wake),
+								 std::move(handler),
 								 std::move(rejected),
 								 std::move(throttled), limits));
 }
 
-ControlServer::ControlServer(std::filesystem::path path, int fd, int wake, Handler handler,
-			     Rejected rejected, Throttled throttled, ControlLimits limits)
-	: path_(std::move(path)), fd_(fd), wake_(wake), handler_(std::move(handler)),
+ControlServer::ControlServer(std::filesystem::path path, UniqueFD fd, UniqueFD wake,
+			     Handler handler, Rejected rejected, Throttled throttled,
+			     ControlLimits limits)
+	: path_(std::move(path)), fd_(std::move(fd)), wake_(std::move(wake)),
+	  handler_(std::move(handler)),
 	  rejected_(std::move(rejected)), throttled_(std::move(throttled)), limits_(limits)
 {
 }
@@ -139,12 +139,8 @@ ControlServer::ControlServer(std::filesystem::path path, int fd, int wake, Handl
 ControlServer::~ControlServer()
 {
 	stop();
-	if (fd_ >= 0) {
-		::close(fd_);
-		::unlink(path_.c_str());
-	}
-	if (wake_ >= 0)
-		::close(wake_);
+	fd_.reset();
+	::unlink(path_.c_str());
 }
 
 void ControlServer::start()
@@ -158,9 +154,9 @@ void ControlServer::start()
 void ControlServer::stop()
 {
 	stop_ = true;
-	if (wake_ >= 0) {
+	if (wake_.isValid()) {
 		const std::uint64_t one = 1;
-		(void)!::write(wake_, &one, sizeof(one));
+		(void)!::write(wake_.get(), &one, sizeof(one));
 	}
 	if (thread_.joinable())
 		thread_.join();
@@ -176,20 +172,15 @@ class ControlServer::Loop
 {
 public:
 	explicit Loop(ControlServer &server) : server_(server), limits_(server.limits_) {}
-	~Loop()
-	{
-		for (auto &s : sessions_)
-			::close(s.fd);
-	}
 	Loop(const Loop &) = delete;
 	Loop &operator=(const Loop &) = delete;
 
 	/// One poll round; false when the server is told to stop.
 	bool once()
 	{
-		std::vector<pollfd> fds{{server_.fd_, POLLIN, 0}, {server_.wake_, POLLIN, 0}};
+		std::vector<pollfd> fds{{server_.fd_.get(), POLLIN, 0}, {server_.wake_.get(), POLLIN, 0}};
 		for (const auto &s : sessions_)
-			fds.push_back({s.fd, static_cast<short>(s.replying ? POLLOUT : POLLIN), 0});
+			fds.push_back({s.fd.get(), static_cast<short>(s.replying ? POLLOUT : POLLIN), 0});
 		if (::poll(fds.data(), fds.size(), poll_timeout_ms()) < 0) {
 			if (errno == EINTR)
 				return true;
@@ -226,7 +217,7 @@ private:
 	{
 		if (s.replying) {
 			if (!write_some(s) || s.sent == s.out.size())
-				finished_.push_back(s.fd);
+				finished_.push_back(s.fd.get());
 			return;
 		}
 		const bool open = read_some(s);
@@ -253,7 +244,7 @@ private:
 			if (now < s.deadline)
 				continue;
 			if (s.replying)
-				finished_.push_back(s.fd); // the client does not read: give up on it
+				finished_.push_back(s.fd.get()); // the client does not read: give up on it
 			else
 				answer(s, now,
 				       "no whole request line within " +
@@ -279,7 +270,7 @@ private:
 				reply = reject(s, "expected one JSON object with a \"command\" string");
 			} else {
 				++server_.served_;
-				reply = handle(request, s.fd);
+				reply = handle(request, s.fd.get());
 			}
 		}
 		crypto::wipe(s.in); // a request line may carry anything the client typed
@@ -290,7 +281,7 @@ private:
 		// snapshot waits for a reader), and the client gets the whole deadline to read.
 		s.deadline = Clock::now() + limits_.reply_deadline;
 		if (!write_some(s) || s.sent == s.out.size())
-			finished_.push_back(s.fd);
+			finished_.push_back(s.fd.get());
 	}
 
 	/// The handler, behind this session's catch boundary: a request it chokes on (nlohmann
@@ -309,7 +300,7 @@ private:
 	{
 		++server_.rejected_count_;
 		if (server_.rejected_)
-			server_.rejected_(s.fd, why); // before the reply: recorded when the client reads it
+			server_.rejected_(s.fd.get(), why); // before the reply: recorded when the client reads it
 		return error_reply("usage", why);
 	}
 
@@ -338,10 +329,7 @@ private:
 		std::sort(finished_.begin(), finished_.end());
 		finished_.erase(std::unique(finished_.begin(), finished_.end()), finished_.end());
 		std::erase_if(sessions_, [this](const Session &s) {
-			if (!std::binary_search(finished_.begin(), finished_.end(), s.fd))
-				return false;
-			::close(s.fd);
-			return true;
+			return std::binary_search(finished_.begin(), finished_.end(), s.fd.get());
 		});
 		finished_.clear();
 	}
@@ -349,12 +337,13 @@ private:
 	void accept_all(Clock::time_point now)
 	{
 		for (int i = 0; i < kMaxAcceptsPerWake; ++i) {
-			const int fd = ::accept4(server_.fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-			if (fd < 0)
+			UniqueFD fd(::accept4(server_.fd_.get(), nullptr, nullptr,
+					      SOCK_CLOEXEC | SOCK_NONBLOCK));
+			if (!fd.isValid())
 				return;
 			Session s;
-			s.fd = fd;
-			s.uid = peer_uid(fd);
+			s.uid = peer_uid(fd.get());
+			s.fd = std::move(fd);
 			s.order = next_order_++;
 			s.deadline = now + limits_.request_deadline;
 			make_room(s.uid);
@@ -383,8 +372,7 @@ private:
 			return; // every slot is busy sending a reply: those end by their deadline
 		++buckets_[oldest->uid].dropped;
 		++server_.dropped_;
-		::close(oldest->fd);
-		sessions_.erase(oldest);
+		sessions_.erase(oldest); // closes it
 	}
 
 	void report_throttled(Clock::time_point now)

@@ -29,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lethe/common/result.h"
+#include "lethe/common/unique_fd.h"
 
 namespace lethe::daemon {
 
@@ -83,13 +84,13 @@ public:
 
 private:
 	class Loop;
-	ControlServer(std::filesystem::path path, int fd, int wake, Handler handler,
+	ControlServer(std::filesystem::path path, UniqueFD fd, UniqueFD wake, Handler handler,
 		      Rejected rejected, Throttled throttled, ControlLimits limits);
 	void run();
 
 	std::filesystem::path path_;
-	int fd_ = -1;
-	int wake_ = -1;
+	UniqueFD fd_;   ///< the listening socket
+	UniqueFD wake_; ///< eventfd: stop() wakes the poll loop
 	Handler handler_;
 	Rejected rejected_;
 	Throttled throttled_;

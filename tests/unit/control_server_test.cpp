@@ -110,6 +110,9 @@ protected:
 		return {json::parse(reply, nullptr, false),
 			std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0)};
 	}
+	// The server's thread calls back into the members below: stop it before they go.
+	void TearDown() override { server_.reset(); }
+
 	std::size_t rejections()
 	{
 		std::lock_guard lock(mutex_);

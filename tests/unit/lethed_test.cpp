@@ -174,10 +174,17 @@ TEST(Lethed, ControlSocketReloadAndCleanShutdown)
 	EXPECT_NE(bad.output.find("unsupported extension"), std::string::npos) << bad.output;
 	EXPECT_FALSE(fs::exists(d.dir / "aim.txt"));
 
-	// No hits yet: once the passing vehicle has been read, tracked and routed as a non-hit (the
-	// decision that would have published it), nothing has been published. Then install a hot
-	// list that lists the vehicle and reload: hits arrive.
-	ASSERT_TRUE(wait_until([&] { return control(d, "status").value("nonhits", 0) >= 1; }, 90s))
+	// No hits yet: the vehicle's plate is being read (the replay is one still, a parked car:
+	// one track, whose event comes when the track ends), and nothing has been published. Then
+	// install a hot list that lists the vehicle and reload before the track ends: the event is
+	// matched against the list in force when it ends, and the hit arrives.
+	ASSERT_TRUE(wait_until(
+	    [&] {
+		    return control(d, "status")
+			       .value("pipeline", json::object())
+			       .value("sightings", 0) >= 1;
+	    },
+	    90s))
 	    << lethe::test::read_file(d.log);
 	EXPECT_EQ(control(d, "status").value("hits", -1), 0);
 	EXPECT_EQ(sub.messages().size(), 0u);
