@@ -51,6 +51,18 @@ void wipe(ocr::PlateRead &r)
 		crypto::wipe(c.text);
 }
 
+/// A frame's reads before any plate is found: which frame, when, from which camera.
+track::FrameReads no_reads(const capture::Frame &frame)
+{
+	track::FrameReads out;
+	out.camera_id = frame.camera_id;
+	out.sequence = frame.sequence;
+	out.monotonic = frame.monotonic;
+	out.wall = frame.wall;
+	out.still = frame.still;
+	return out;
+}
+
 } // namespace
 
 Pipeline::Pipeline(const config::Config &config, EventSink sink)
@@ -218,12 +230,7 @@ void Pipeline::worker(unsigned index)
 		} catch (const std::exception &e) {
 			// OpenCV and Tesseract report some errors by throwing: this frame is lost,
 			// the stage goes on (the queue's accounting below still runs).
-			reads = track::FrameReads{};
-			reads.camera_id = (*f)->camera_id;
-			reads.sequence = (*f)->sequence;
-			reads.monotonic = (*f)->monotonic;
-			reads.wall = (*f)->wall;
-			reads.still = (*f)->still;
+			reads = no_reads(**f);
 			++read_errors_;
 			LOG(Detect, Error) << (*f)->camera_id << ": frame " << (*f)->sequence
 					   << " not read: " << e.what();
@@ -238,12 +245,7 @@ void Pipeline::worker(unsigned index)
 
 track::FrameReads Pipeline::read_frame(ocr::PlateReader &reader, const capture::Frame &frame)
 {
-	track::FrameReads out;
-	out.camera_id = frame.camera_id;
-	out.sequence = frame.sequence;
-	out.monotonic = frame.monotonic;
-	out.wall = frame.wall;
-	out.still = frame.still;
+	track::FrameReads out = no_reads(frame);
 
 	const config::Camera *cam = nullptr;
 	for (const auto &c : config_.cameras)
