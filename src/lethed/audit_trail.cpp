@@ -66,6 +66,24 @@ void Daemon::record_purge(const retention::PurgeResult &r, const std::string &wh
 	}
 }
 
+void Daemon::record_outbox_expiry()
+{
+	// Hits that expired in an outbox unsent (the publisher deletes them).
+	for (auto &b : brokers_) {
+		const std::uint64_t purged = b.publisher->stats().purged;
+		if (purged > b.outbox_purged) {
+			audit::AuditEntry e;
+			e.action = "purge";
+			e.target = audit::AuditTarget::object("outbox:" + b.name);
+			e.result_count = static_cast<std::int64_t>(purged - b.outbox_purged);
+			e.counts["outbox"] = *e.result_count;
+			e.reason = "expired unsent (outbox retention)";
+			record(std::move(e));
+			b.outbox_purged = purged;
+		}
+	}
+}
+
 void Daemon::on_purge_cycle(const Result<retention::PurgeResult> &r)
 {
 	if (!r) {
@@ -81,22 +99,10 @@ void Daemon::on_purge_cycle(const Result<retention::PurgeResult> &r)
 		purge_failing_ = false;
 		record_purge(*r, "deadline");
 	}
-	// Hits that expired in an outbox unsent (the publisher deletes them). brokers_ is built
-	// while this thread already runs: read it only once start() has published it.
-	for (auto &b :
-	     publishers_started_.load(std::memory_order_acquire) ? brokers_ : no_brokers_) {
-		const std::uint64_t purged = b.publisher->stats().purged;
-		if (purged > b.outbox_purged) {
-			audit::AuditEntry e;
-			e.action = "purge";
-			e.target = audit::AuditTarget::object("outbox:" + b.name);
-			e.result_count = static_cast<std::int64_t>(purged - b.outbox_purged);
-			e.counts["outbox"] = *e.result_count;
-			e.reason = "expired unsent (outbox retention)";
-			record(std::move(e));
-			b.outbox_purged = purged;
-		}
-	}
+	// brokers_ is built while this thread already runs: read it only once start() has
+	// published it.
+	if (publishers_started_.load(std::memory_order_acquire))
+		record_outbox_expiry();
 	if (!audit_)
 		return;
 	// Seal on time (seal_interval) even when nothing else is appended.

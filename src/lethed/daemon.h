@@ -79,6 +79,8 @@ private:
 	/// Purge worker thread, after each cycle: audit the batch, seal, apply audit retention.
 	void on_purge_cycle(const Result<retention::PurgeResult> &result);
 	void record_purge(const retention::PurgeResult &result, const std::string &when);
+	/// Purge thread: audit the hits each outbox let expire unsent (after start() only).
+	void record_outbox_expiry();
 	/// Each broker's topics against the policy in force: "FAIL" when the hit topic (or a
 	/// configured status topic) is refused — the device cannot publish there —, "warn" for a
 	/// refused default status topic or no hit topic, else "ok". Empty under the strictest
@@ -150,7 +152,6 @@ private:
 	};
 	std::vector<Broker> brokers_;
 	std::unique_ptr<route::HitRouter> router_; ///< lends brokers_' publishers and retention_
-	std::vector<Broker> no_brokers_; ///< what the purge thread sees before start()
 	std::atomic<bool> publishers_started_{false};
 	mutable std::mutex pipeline_mutex_; ///< guards pipeline_ replacement (reload)
 	std::unique_ptr<Pipeline> pipeline_;
